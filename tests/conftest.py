@@ -1,0 +1,66 @@
+"""Shared fixtures: the conformance folder, golden arrays and synthetic weights.
+
+The fixtures in ``../shared`` are read in place and never copied into the repository.
+Synthetic weights are generated from the published spec into a cache folder outside the
+repository (``$LIVEPORTRAIT_TEST_CACHE`` or ``~/.cache/liveportrait-kit-tests``).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LIVEPORTRAIT_SHARED", REPO.parent / "shared"))
+CONFORMANCE = SHARED / "conformance"
+ASSETS = SHARED / "assets"
+CACHE = Path(os.environ.get("LIVEPORTRAIT_TEST_CACHE", Path.home() / ".cache" / "liveportrait-kit-tests"))
+
+WEIGHT_FILES = (
+    "appearance_feature_extractor.pth",
+    "motion_extractor.pth",
+    "warping_module.pth",
+    "spade_generator.pth",
+    "stitching_retargeting_module.pth",
+)
+
+
+def require(path: Path) -> Path:
+    """Skip the calling test with a clear message when a shared fixture is absent."""
+    if not path.exists():
+        pytest.skip(f"shared fixture {path} is absent (tests read ../shared in place)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> Path:
+    return require(CONFORMANCE)
+
+
+@pytest.fixture(scope="session")
+def assets_dir() -> Path:
+    return require(ASSETS)
+
+
+@pytest.fixture(scope="session")
+def golden(conformance_dir):
+    from tests.golden import Golden
+
+    return Golden(conformance_dir)
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(conformance_dir) -> Path:
+    """Folder with the five official-layout synthetic checkpoints (generated once, cached)."""
+    out = CACHE / "weights"
+    if not all((out / f).exists() for f in WEIGHT_FILES):
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, str(conformance_dir / "make_weights.py"), str(out), "--check"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return out
