@@ -1,0 +1,108 @@
+"""The LivePortrait engine: loaded networks on one device and precision, and the steps the CLI and nodes call."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from .driving import DrivingOptions
+from .model_files import LivePortraitNetworks, load_networks
+from .motion_sequence import MotionSequence
+from .pose import KeypointInfo
+from .precision import autocast, resolve_device, resolve_dtype
+from .render import ProgressHook, render_chunks
+from .retargeting import animate_keypoints
+
+
+@dataclass
+class SourceState:
+    """What rendering needs of one source face: its feature volume and its own motion (one frame)."""
+
+    feature: Tensor  # (1, 32, 16, 64, 64)
+    motion: MotionSequence  # one frame with kp and x_s (and eye/lip ratios when known)
+
+    @property
+    def x_s(self) -> Tensor:
+        """(1, 21, 3) posed source keypoints."""
+        return self.motion.x_s
+
+
+class _CompileOrEager(nn.Module):
+    """Runs a ``torch.compile``d module, and falls back to eager for good if compilation fails."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.eager = module
+        self.compiled = torch.compile(module)
+        self.failed = False
+
+    def forward(self, *args, **kwargs):
+        if not self.failed:
+            try:
+                return self.compiled(*args, **kwargs)
+            except Exception as err:  # compilers fail in many ways (no C compiler, unsupported backend ...)
+                warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); running eagerly instead")
+                self.failed = True
+        return self.eager(*args, **kwargs)
+
+
+class LivePortraitEngine:
+    """Five networks plus the device/precision policy; every method is batched over frames."""
+
+    def __init__(self, networks: LivePortraitNetworks, device: torch.device | str = "auto", precision: str = "auto",
+                 compile: bool = False):
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(precision, self.device)
+        self.networks = networks
+        for field in ("appearance", "motion", "warping", "generator", "stitching"):
+            getattr(networks, field).to(self.device).eval()
+        self.warping: nn.Module = _CompileOrEager(networks.warping) if compile else networks.warping
+        self.generator: nn.Module = _CompileOrEager(networks.generator) if compile else networks.generator
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, variant: str = "human", device: torch.device | str = "auto",
+                    precision: str = "auto", download: bool = True, compile: bool = False) -> "LivePortraitEngine":
+        """Load the official (or converted) checkpoints of ``variant`` from ``folder``; see ``model_files``."""
+        return cls(load_networks(folder, variant, download=download), device, precision, compile)
+
+    @torch.inference_mode()
+    def keypoint_info(self, images: Tensor) -> KeypointInfo:
+        """(N, 3, 256, 256) in [0, 1] -> decoded motion-extractor output, in float32."""
+        with autocast(self.device, self.dtype):
+            raw = self.networks.motion(images.to(self.device))
+        return KeypointInfo.from_raw({k: v.float() for k, v in raw.items()})
+
+    @torch.inference_mode()
+    def source(self, image: Tensor, eye_ratio: Tensor | None = None, lip_ratio: Tensor | None = None) -> SourceState:
+        """(1, 3, 256, 256) source crop -> its feature volume and motion (ratios (1, 2) / (1, 1) when known)."""
+        image = image.to(self.device)
+        with autocast(self.device, self.dtype):
+            feature = self.networks.appearance(image)
+        motion = self.keypoint_info(image).to_motion()
+        motion.eye_ratio, motion.lip_ratio = eye_ratio, lip_ratio
+        return SourceState(feature=feature, motion=motion)
+
+    def motion(self, chunks: Iterable[Tensor], fps: float) -> MotionSequence:
+        """Driving motion from (n, 3, 256, 256) chunks of frames; only the small motion tensors are kept."""
+        parts = [self.keypoint_info(chunk).to_motion() for chunk in chunks]
+        if not parts:
+            raise ValueError("the driving input has no frames")
+        return MotionSequence(**{k: torch.cat([getattr(p, k) for p in parts]) for k in ("R", "exp", "scale", "t", "kp", "x_s")},
+                              fps=fps)
+
+    @torch.inference_mode()
+    def driving_keypoints(self, source: SourceState, driving: MotionSequence, options: DrivingOptions,
+                          driving_is_image: bool = False) -> Tensor:
+        """(N, 21, 3) final driving keypoints for every frame (relative motion, stitching, retargeting, multiplier)."""
+        return animate_keypoints(self.networks.stitching, source.motion, driving.to(self.device), options,
+                                 driving_is_image=driving_is_image)
+
+    def render(self, source: SourceState, kp_driving: Tensor, chunk_size: int = 4,
+               on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
+        """Yield float32 (n, 3, 512, 512) frames for the N driving keypoint sets, ``chunk_size`` at a time."""
+        return render_chunks(self.warping, self.generator, source.feature, source.x_s, kp_driving.to(self.device),
+                             chunk_size, self.dtype, on_progress)

@@ -1,0 +1,54 @@
+"""Device and precision policy: where the networks run and in which floating-point format."""
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; an explicit device that is not available is an error."""
+    if isinstance(name, torch.device):
+        return name
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was requested but this torch build sees no CUDA GPU; use 'cpu' or 'auto'")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {name!r} was requested but MPS is not available; use 'cpu' or 'auto'")
+    return device
+
+
+def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """Compute dtype for ``precision`` on ``device``.
+
+    ``auto`` is bf16 on GPUs that support it, else fp16 on GPU (the official default is fp16
+    autocast), and fp32 on CPU, where low precision is opt-in because its speed depends on the CPU.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return _DTYPES[precision]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> ContextManager:
+    """Mixed precision around a network call; a no-op in fp32."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)

@@ -1,0 +1,48 @@
+"""Rendering: warp the source feature volume to driven keypoints and decode 512x512 frames, chunk by chunk."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from .precision import autocast
+
+ProgressHook = Callable[[int, int], None]
+
+
+def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor) -> Tensor:
+    """One batch: feature (1 or B, 32, 16, 64, 64), kp_source (1 or B, 21, 3), kp_driving (B, 21, 3) -> (B, 3, 512, 512)."""
+    b = kp_driving.shape[0]
+    feature = feature.expand(b, *feature.shape[1:])
+    kp_source = kp_source.expand(b, *kp_source.shape[1:])
+    return generator(warping(feature, kp_driving, kp_source)["out"])
+
+
+@torch.inference_mode()
+def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor,
+                  chunk_size: int = 4, dtype: torch.dtype = torch.float32,
+                  on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
+    """Yield float32 (n, 3, 512, 512) renders in [0, 1] for consecutive chunks of the N driven keypoint sets.
+
+    Memory stays bounded by ``chunk_size`` whatever N is; ``on_progress(done, total)`` runs after each
+    chunk and may raise to stop rendering (interrupts).
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    total = kp_driving.shape[0]
+    for start in range(0, total, chunk_size):
+        kd = kp_driving[start:start + chunk_size]
+        with autocast(kd.device, dtype):
+            frames = warp_decode(warping, generator, feature, kp_source, kd)
+        yield frames.float()
+        if on_progress is not None:
+            on_progress(min(start + chunk_size, total), total)
+
+
+def to_uint8(frames: Tensor) -> Tensor:
+    """(n, 3, H, W) float in [0, 1] -> (n, H, W, 3) uint8 on the CPU.
+
+    Truncates (no rounding) exactly like the official ``parse_output``, so frames compare bit for bit.
+    """
+    return (frames.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
