@@ -7,8 +7,10 @@ repository (``$LIVEPORTRAIT_TEST_CACHE`` or ``~/.cache/liveportrait-kit-tests``)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -57,10 +59,16 @@ def synthetic_weights(conformance_dir) -> Path:
     """Folder with the five official-layout synthetic checkpoints (generated once, cached)."""
     out = CACHE / "weights"
     if not all((out / f).exists() for f in WEIGHT_FILES):
-        out.mkdir(parents=True, exist_ok=True)
+        # Generate next to the cache and rename, so parallel test processes never read half-written files.
+        tmp = Path(tempfile.mkdtemp(prefix="weights-", dir=CACHE.mkdir(parents=True, exist_ok=True) or CACHE))
         subprocess.run(
-            [sys.executable, str(conformance_dir / "make_weights.py"), str(out), "--check"],
+            [sys.executable, str(conformance_dir / "make_weights.py"), str(tmp), "--check"],
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        shutil.rmtree(out, ignore_errors=True)
+        try:
+            tmp.rename(out)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
