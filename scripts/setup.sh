@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create (or update) the project's environment at .venv/ in the repository root.
+#   scripts/setup.sh          runtime: torch + the pack's requirements
+#   scripts/setup.sh --test   also what the tests need (pytest, ONNX tools, the ComfyUI test host, test models)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+# The ComfyUI host pins this torch pair; on these machines both install from local wheels.
+.venv/bin/python -c "import torch, torchvision" 2>/dev/null || pip install "torch==2.14.1" "torchvision==0.29.1"
+pip install -r requirements.txt
+if [ "${1:-}" = "--test" ]; then
+  pip install -r requirements-test.txt
+  [ -x scripts/install_comfyui.sh ] && bash scripts/install_comfyui.sh
+  [ -f scripts/fetch_test_models.py ] && .venv/bin/python scripts/fetch_test_models.py || true
+fi
