@@ -13,7 +13,7 @@ from .driving import DrivingOptions
 from .model_files import LivePortraitNetworks, load_networks
 from .motion_sequence import MotionSequence
 from .pose import KeypointInfo
-from .precision import autocast, resolve_device, resolve_dtype
+from .precision import apply_precision, resolve_device, resolve_dtype
 from .render import ProgressHook, render_chunks
 from .retargeting import animate_keypoints
 
@@ -51,7 +51,11 @@ class _CompileOrEager(nn.Module):
 
 
 class LivePortraitEngine:
-    """Five networks plus the device/precision policy; every method is batched over frames."""
+    """Five networks plus the device/precision policy; every method is batched over frames.
+
+    The engine owns the networks it is given: it moves them to its device and, for fp16/bf16, stores the
+    heavy parts of the warping module and the generator in that precision (see ``precision.LOW_PRECISION_PARTS``).
+    """
 
     def __init__(self, networks: LivePortraitNetworks, device: torch.device | str = "auto", precision: str = "auto",
                  compile: bool = False):
@@ -60,6 +64,7 @@ class LivePortraitEngine:
         self.networks = networks
         for field in ("appearance", "motion", "warping", "generator", "stitching"):
             getattr(networks, field).to(self.device).eval()
+        apply_precision({"warping": networks.warping, "generator": networks.generator}, self.dtype)
         self.warping: nn.Module = _CompileOrEager(networks.warping) if compile else networks.warping
         self.generator: nn.Module = _CompileOrEager(networks.generator) if compile else networks.generator
 
@@ -72,16 +77,13 @@ class LivePortraitEngine:
     @torch.inference_mode()
     def keypoint_info(self, images: Tensor) -> KeypointInfo:
         """(N, 3, 256, 256) in [0, 1] -> decoded motion-extractor output, in float32."""
-        with autocast(self.device, self.dtype):
-            raw = self.networks.motion(images.to(self.device))
-        return KeypointInfo.from_raw({k: v.float() for k, v in raw.items()})
+        return KeypointInfo.from_raw(self.networks.motion(images.to(self.device)))
 
     @torch.inference_mode()
     def source(self, image: Tensor, eye_ratio: Tensor | None = None, lip_ratio: Tensor | None = None) -> SourceState:
         """(1, 3, 256, 256) source crop -> its feature volume and motion (ratios (1, 2) / (1, 1) when known)."""
         image = image.to(self.device)
-        with autocast(self.device, self.dtype):
-            feature = self.networks.appearance(image)
+        feature = self.networks.appearance(image)
         motion = self.keypoint_info(image).to_motion()
         motion.eye_ratio, motion.lip_ratio = eye_ratio, lip_ratio
         return SourceState(feature=feature, motion=motion)
@@ -105,4 +107,4 @@ class LivePortraitEngine:
                on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
         """Yield float32 (n, 3, 512, 512) frames for the N driving keypoint sets, ``chunk_size`` at a time."""
         return render_chunks(self.warping, self.generator, source.feature, source.x_s, kp_driving.to(self.device),
-                             chunk_size, self.dtype, on_progress)
+                             chunk_size, on_progress)

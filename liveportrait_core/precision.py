@@ -1,10 +1,8 @@
 """Device and precision policy: where the networks run and in which floating-point format."""
 from __future__ import annotations
 
-import contextlib
-from typing import ContextManager
-
 import torch
+from torch import Tensor, nn
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -47,8 +45,42 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
-def autocast(device: torch.device, dtype: torch.dtype) -> ContextManager:
-    """Mixed precision around a network call; a no-op in fp32."""
+# Submodules that run in low precision; everything else (F, M, S, keypoint heatmaps, softmax, deformation,
+# grid_sample) stays float32, where bf16 rounding would move keypoints and sampling positions visibly.
+LOW_PRECISION_PARTS: dict[str, tuple[str, ...]] = {
+    "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask", "dense_motion_network.occlusion",
+                "third", "fourth"),
+    "generator": ("",),
+}
+
+
+def _cast_inputs(dtype: torch.dtype):
+    def hook(_module: nn.Module, args: tuple) -> tuple:
+        return tuple(a.to(dtype) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args)
+    return hook
+
+
+def _outputs_to_float(_module: nn.Module, _args: tuple, out: Tensor) -> Tensor:
+    return out.float()
+
+
+def run_in_low_precision(module: nn.Module, dtype: torch.dtype) -> None:
+    """Store ``module``'s weights in ``dtype`` and make it take and return float32 tensors (in place).
+
+    Parameter names are unchanged, so checkpoints and model managers see the same module.
+    """
+    if getattr(module, "_low_precision", None) is not None:
+        raise RuntimeError(f"{type(module).__name__} already runs in {module._low_precision}")
+    module.to(dtype)
+    module.register_forward_pre_hook(_cast_inputs(dtype))
+    module.register_forward_hook(_outputs_to_float)
+    module._low_precision = dtype
+
+
+def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype) -> None:
+    """Put the :data:`LOW_PRECISION_PARTS` of ``networks`` (field name -> module) in ``dtype``; no-op for float32."""
     if dtype == torch.float32:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+        return
+    for field, parts in LOW_PRECISION_PARTS.items():
+        for path in parts:
+            run_in_low_precision(networks[field].get_submodule(path), dtype)

@@ -6,7 +6,6 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from .precision import autocast
 
 ProgressHook = Callable[[int, int], None]
 
@@ -21,8 +20,7 @@ def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_so
 
 @torch.inference_mode()
 def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor,
-                  chunk_size: int = 4, dtype: torch.dtype = torch.float32,
-                  on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
+                  chunk_size: int = 4, on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
     """Yield float32 (n, 3, 512, 512) renders in [0, 1] for consecutive chunks of the N driven keypoint sets.
 
     Memory stays bounded by ``chunk_size`` whatever N is; ``on_progress(done, total)`` runs after each
@@ -33,9 +31,7 @@ def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_
     total = kp_driving.shape[0]
     for start in range(0, total, chunk_size):
         kd = kp_driving[start:start + chunk_size]
-        with autocast(kd.device, dtype):
-            frames = warp_decode(warping, generator, feature, kp_source, kd)
-        yield frames.float()
+        yield warp_decode(warping, generator, feature, kp_source, kd).float()
         if on_progress is not None:
             on_progress(min(start + chunk_size, total), total)
 

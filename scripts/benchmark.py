@@ -10,6 +10,7 @@ that holds on a noisy machine. Without --weights, the deterministic synthetic we
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -26,8 +27,13 @@ from liveportrait_core.driving import DrivingOptions  # noqa: E402
 from liveportrait_core.engine import LivePortraitEngine  # noqa: E402
 from liveportrait_core.model_files import load_networks  # noqa: E402
 from liveportrait_core.pose import KeypointInfo  # noqa: E402
-from liveportrait_core.precision import autocast, resolve_device  # noqa: E402
+from liveportrait_core.precision import resolve_device  # noqa: E402
 from liveportrait_core.retargeting import animate_keypoints  # noqa: E402
+
+
+def autocast(device: torch.device, dtype: torch.dtype):
+    """What the official pipeline wraps every network call in (fp16 autocast on GPU; nothing in fp32)."""
+    return contextlib.nullcontext() if dtype == torch.float32 else torch.autocast(device.type, dtype=dtype)
 
 
 def synthetic_weights() -> Path:
@@ -115,7 +121,7 @@ def main() -> None:
     baseline_dtype = torch.float16 if device.type == "cuda" else torch.float32  # the official defaults
     weights = args.weights or synthetic_weights()
     ours = LivePortraitEngine(load_networks(weights, download=False), device, args.precision)
-    official = LivePortraitEngine(ours.networks, device, "fp16" if device.type == "cuda" else "fp32")
+    official = LivePortraitEngine(load_networks(weights, download=False), device, "fp32")  # + autocast below
     torch.manual_seed(0)
     image = torch.rand(1, 3, 256, 256, device=device)
     frames = (image + 0.05 * torch.randn(args.frames, 3, 256, 256, device=device)).clamp(0, 1)
@@ -125,22 +131,21 @@ def main() -> None:
     print(f"device: {name}; torch {torch.__version__}; ours {str(ours.dtype)[6:]} batch {args.batch}; "
           f"official-style {str(baseline_dtype)[6:]} batch 1\n")
 
-    nets = ours.networks
+    nets, onets = ours.networks, official.networks
     b = args.batch
     feat_b = source.feature.expand(b, -1, -1, -1, -1)
     kp_b = source.x_s.expand(b, -1, -1)
-    wout = nets.warping(source.feature, source.x_s, source.x_s)["out"]
+    wout = onets.warping(source.feature, source.x_s, source.x_s)["out"]
     rows = []
-    for label, fn1, fnb in [
-        ("F appearance", lambda: nets.appearance(image), None),
-        ("M motion", lambda: nets.motion(frames[:1]), lambda: nets.motion(frames[:1].expand(b, -1, -1, -1))),
-        ("W warping", lambda: nets.warping(source.feature, source.x_s, source.x_s), lambda: nets.warping(feat_b, kp_b, kp_b)),
-        ("G generator", lambda: nets.generator(wout), lambda: nets.generator(wout.expand(b, -1, -1, -1))),
+    for label, one_frame, batched in [
+        ("F appearance", lambda n: n.appearance(image), None),
+        ("M motion", lambda n: n.motion(frames[:1]), lambda n: n.motion(frames[:1].expand(b, -1, -1, -1))),
+        ("W warping", lambda n: n.warping(source.feature, source.x_s, source.x_s), lambda n: n.warping(feat_b, kp_b, kp_b)),
+        ("G generator", lambda n: n.generator(wout), lambda n: n.generator(wout.expand(b, -1, -1, -1))),
     ]:
         with autocast(device, baseline_dtype):
-            one = timed(fn1, device)
-        with autocast(device, ours.dtype):
-            many = timed(fnb, device) / b if fnb else float("nan")
+            one = timed(lambda: one_frame(onets), device)
+        many = timed(lambda: batched(nets), device) / b if batched else float("nan")
         rows.append((label, one * 1e3, many * 1e3))
     print(f"{'module':<14}{'official-style ms/frame':>26}{'ours ms/frame':>16}{'ratio':>8}")
     for label, one, many in rows:

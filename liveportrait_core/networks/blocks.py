@@ -28,8 +28,8 @@ class ConvBlock(nn.Module):
         if self.upsample:
             x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
         x = F.leaky_relu(self.norm(self.conv(x)), self.negative_slope)
-        if self.downsample:
-            x = F.avg_pool3d(x, (1, 2, 2)) if x.dim() == 5 else F.avg_pool2d(x, 2)
+        if self.downsample:  # 2x2 average over H and W; depth folded into channels (CPU has no bf16 avg_pool3d)
+            x = F.avg_pool2d(x.flatten(1, -3), 2).unflatten(1, x.shape[1:-2])
         return x
 
 

@@ -25,9 +25,10 @@ class SpectralConv2d(nn.Module):
         nn.init.kaiming_uniform_(self.weight_orig, a=5**0.5)
 
     def weight(self) -> Tensor:
-        w = self.weight_orig
-        sigma = torch.dot(self.weight_u, torch.mv(w.reshape(w.shape[0], -1), self.weight_v))
-        return w / sigma
+        """The effective kernel; sigma is computed in float32 even when the weights are stored in low precision."""
+        w = self.weight_orig.float()
+        sigma = torch.dot(self.weight_u.float(), torch.mv(w.reshape(w.shape[0], -1), self.weight_v.float()))
+        return (w / sigma).to(self.weight_orig.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight(), self.bias, padding=self.padding)

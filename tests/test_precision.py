@@ -1,0 +1,58 @@
+"""Low-precision rendering agrees with the fp32 golden frames within stated tolerances (checked on CPU).
+
+Policy (liveportrait_core.precision): F, M, the stitching MLPs and every coordinate computation stay float32;
+only the hourglass, mask/occlusion heads and output convs of W, and all of G, run in fp16/bf16.
+Stated deviations from the fp32 golden frame (values in [0, 1]):
+  bf16: mean |diff| <= 0.010, max <= 0.08     fp16: mean |diff| <= 0.002, max <= 0.02
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from liveportrait_core.driving import DrivingOptions
+from liveportrait_core.engine import LivePortraitEngine
+from liveportrait_core.model_files import load_networks
+from liveportrait_core.precision import apply_precision, resolve_dtype
+
+TOLERANCE = {"bf16": (0.010, 0.08), "fp16": (0.002, 0.02)}
+
+
+def image(path) -> torch.Tensor:
+    from PIL import Image
+
+    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_low_precision_frame_close_to_fp32_golden(golden, synthetic_weights, conformance_dir, precision):
+    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", precision)
+    source = engine.source(image(conformance_dir / "source_s6.png"))
+    motion = engine.motion([image(conformance_dir / "driving_s0.png")], fps=25.0)
+    kp = engine.driving_keypoints(source, motion, DrivingOptions(), driving_is_image=True)
+    golden.check("E2E.image.frame0.kp_driving_final", kp)  # keypoints are computed in fp32 whatever the precision
+    frame = next(engine.render(source, kp, chunk_size=1))
+    assert frame.dtype == torch.float32 and torch.isfinite(frame).all()
+    diff = golden.differences("E2E.image.frame0.out", frame)
+    mean_tol, max_tol = TOLERANCE[precision]
+    assert diff.mean() <= mean_tol and diff.max() <= max_tol, (precision, diff.mean(), diff.max())
+    assert diff.max() > 0  # it really ran in low precision
+
+
+def test_policy_casts_only_the_heavy_parts(synthetic_weights):
+    nets = load_networks(synthetic_weights, download=False)
+    LivePortraitEngine(nets, "cpu", "bf16")
+    assert nets.generator.fc.weight.dtype == torch.bfloat16
+    assert nets.warping.dense_motion_network.hourglass.decoder.conv.weight.dtype == torch.bfloat16
+    assert nets.warping.dense_motion_network.compress.weight.dtype == torch.float32
+    for net in (nets.appearance, nets.motion, nets.stitching):
+        assert all(p.dtype == torch.float32 for p in net.parameters())
+    with pytest.raises(RuntimeError, match="already runs in"):
+        apply_precision({"warping": nets.warping, "generator": nets.generator}, torch.bfloat16)
+
+
+def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    with pytest.raises(ValueError, match="not one of"):
+        resolve_dtype("int8", torch.device("cpu"))
