@@ -20,18 +20,23 @@ def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_so
 
 @torch.inference_mode()
 def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor,
-                  chunk_size: int = 4, on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
+                  chunk_size: int = 4, on_progress: ProgressHook | None = None,
+                  pad_last: bool = False) -> Iterator[Tensor]:
     """Yield float32 (n, 3, 512, 512) renders in [0, 1] for consecutive chunks of the N driven keypoint sets.
 
     Memory stays bounded by ``chunk_size`` whatever N is; ``on_progress(done, total)`` runs after each
-    chunk and may raise to stop rendering (interrupts).
+    chunk and may raise to stop rendering (interrupts). ``pad_last`` renders a short last chunk at full
+    size (repeating its last frame), so compiled networks see one batch shape only.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     total = kp_driving.shape[0]
     for start in range(0, total, chunk_size):
         kd = kp_driving[start:start + chunk_size]
-        yield warp_decode(warping, generator, feature, kp_source, kd).float()
+        n = kd.shape[0]
+        if pad_last and n < chunk_size:
+            kd = torch.cat([kd, kd[-1:].expand(chunk_size - n, -1, -1)])
+        yield warp_decode(warping, generator, feature, kp_source, kd)[:n].float()
         if on_progress is not None:
             on_progress(min(start + chunk_size, total), total)
 
