@@ -39,7 +39,7 @@ def autocast(device: torch.device, dtype: torch.dtype):
 def synthetic_weights() -> Path:
     out = Path.home() / ".cache" / "liveportrait-kit-tests" / "weights"
     if not (out / "spade_generator.pth").exists():
-        script = REPO.parent / "shared" / "conformance" / "make_weights.py"
+        script = Path(os.environ.get("LIVEPORTRAIT_SHARED", REPO.parent / "shared")) / "conformance" / "make_weights.py"
         subprocess.run([sys.executable, str(script), str(out)], check=True, stdout=subprocess.DEVNULL)
     return out
 
@@ -115,12 +115,13 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=4, help="driving frames per end-to-end run")
     p.add_argument("--batch", type=int, default=4, help="our render chunk size")
     p.add_argument("--precision", default="auto", help="our precision (auto: bf16/fp16 on GPU, fp32 on CPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile our generator")
     args = p.parse_args()
 
     device = resolve_device(args.device)
     baseline_dtype = torch.float16 if device.type == "cuda" else torch.float32  # the official defaults
     weights = args.weights or synthetic_weights()
-    ours = LivePortraitEngine(load_networks(weights, download=False), device, args.precision)
+    ours = LivePortraitEngine(load_networks(weights, download=False), device, args.precision, compile=args.compile)
     official = LivePortraitEngine(load_networks(weights, download=False), device, "fp32")  # + autocast below
     torch.manual_seed(0)
     image = torch.rand(1, 3, 256, 256, device=device)
@@ -128,7 +129,8 @@ def main() -> None:
     options = DrivingOptions()
     source = ours.source(image)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {name}; torch {torch.__version__}; ours {str(ours.dtype)[6:]} batch {args.batch}; "
+    print(f"device: {name}; torch {torch.__version__}; ours {str(ours.dtype)[6:]} batch {args.batch}"
+          f"{' compiled' if args.compile else ''}; "
           f"official-style {str(baseline_dtype)[6:]} batch 1\n")
 
     nets, onets = ours.networks, official.networks
@@ -141,7 +143,7 @@ def main() -> None:
         ("F appearance", lambda n: n.appearance(image), None),
         ("M motion", lambda n: n.motion(frames[:1]), lambda n: n.motion(frames[:1].expand(b, -1, -1, -1))),
         ("W warping", lambda n: n.warping(source.feature, source.x_s, source.x_s), lambda n: n.warping(feat_b, kp_b, kp_b)),
-        ("G generator", lambda n: n.generator(wout), lambda n: n.generator(wout.expand(b, -1, -1, -1))),
+        ("G generator", lambda n: n.generator(wout), lambda n: (ours.generator if n is nets else n.generator)(wout.expand(b, -1, -1, -1))),
     ]:
         with autocast(device, baseline_dtype):
             one = timed(lambda: one_frame(onets), device)

@@ -1,6 +1,8 @@
 """The five networks reproduce the official module outputs recorded in ../shared/conformance (fp32, CPU)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -12,10 +14,16 @@ from liveportrait_core.render import to_uint8, warp_decode
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
+DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")  # set to cuda to run the conformance on a GPU
+
+
 @pytest.fixture(scope="module")
 def nets(synthetic_weights):
     torch.set_grad_enabled(False)
-    return {n: load_network(n, synthetic_weights / f"{n}.pth") for n in NETWORK_NAMES}
+    if DEVICE.startswith("cuda"):  # the golden data is strict fp32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return {n: load_network(n, synthetic_weights / f"{n}.pth", device=DEVICE) for n in NETWORK_NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +32,7 @@ def inputs(conformance_dir):
 
     def load(name):
         rgb = np.asarray(Image.open(conformance_dir / name).convert("RGB"))
-        return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+        return (torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255).to(DEVICE)
 
     return {"source": load("source_s6.png"), "driving": load("driving_s0.png"), "driving_flip": load("driving_s0_flip.png")}
 
@@ -76,13 +84,13 @@ def test_motion_extractor_batch_equals_single(nets, inputs):
 
 
 def kp(golden, name):
-    return torch.from_numpy(golden.full(name))
+    return torch.from_numpy(golden.full(name)).to(DEVICE)
 
 
 def test_warping_isolated(golden, nets):
     feature = np.float32(0.5 * np.random.default_rng(1235).standard_normal((1, 32, 16, 64, 64)))
     golden.check("ISO.W.input_feature", feature)
-    out = nets["warping_module"](torch.from_numpy(feature), kp(golden, "M.driving.x_transformed"), kp(golden, "M.source.x_transformed"))
+    out = nets["warping_module"](torch.from_numpy(feature).to(DEVICE), kp(golden, "M.driving.x_transformed"), kp(golden, "M.source.x_transformed"))
     for key in ("out", "occlusion_map", "deformation"):
         golden.check(f"ISO.W.{key}", out[key])
 
@@ -90,7 +98,7 @@ def test_warping_isolated(golden, nets):
 def test_generator_isolated(golden, nets):
     feature = np.float32(0.2 * np.random.default_rng(1234).standard_normal((1, 256, 64, 64)))
     golden.check("ISO.G.input_feature", feature)
-    golden.check("ISO.G.out", nets["spade_generator"](torch.from_numpy(feature)))
+    golden.check("ISO.G.out", nets["spade_generator"](torch.from_numpy(feature).to(DEVICE)))
 
 
 def test_chain_warp_decode(golden, nets, inputs):

@@ -7,6 +7,8 @@ Stated deviations from the fp32 golden frame (values in [0, 1]):
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from liveportrait_core.engine import LivePortraitEngine
 from liveportrait_core.model_files import load_networks
 from liveportrait_core.precision import apply_precision, resolve_dtype
 
+DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
 TOLERANCE = {"bf16": (0.010, 0.08), "fp16": (0.002, 0.02)}
 
 
@@ -27,7 +30,7 @@ def image(path) -> torch.Tensor:
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_low_precision_frame_close_to_fp32_golden(golden, synthetic_weights, conformance_dir, precision):
-    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", precision)
+    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), DEVICE, precision)
     source = engine.source(image(conformance_dir / "source_s6.png"))
     motion = engine.motion([image(conformance_dir / "driving_s0.png")], fps=25.0)
     kp = engine.driving_keypoints(source, motion, DrivingOptions(), driving_is_image=True)
