@@ -20,6 +20,32 @@ def coordinate_grid(depth: int, height: int, width: int, like: Tensor) -> Tensor
     return torch.stack([xx, yy, zz], dim=-1)
 
 
+def conv3d_by_depth_slices(x: Tensor, conv: nn.Conv3d) -> Tensor:
+    """``conv(x)`` for a stride-1, 'same'-padded Conv3d, computed as one 2-D convolution over depth windows.
+
+    Each output depth slice sees the k input slices around it; stacking those k slices as channels turns
+    the 3-D convolution into a 2-D one with k times the input channels. oneDNN runs large bf16 2-D
+    convolutions on the CPU's matrix units, which it does not for this 7x7x7 kernel with 22 outputs.
+    Costs a k-times larger (low-precision) copy of the input. (B, C, D, H, W) -> (B, O, D, H, W).
+    """
+    b, c, d, h, w = x.shape
+    k = conv.kernel_size[0]
+    windows = F.pad(x, (0, 0, 0, 0, k // 2, k // 2)).unfold(2, k, 1)  # (B, C, D, H, W, k)
+    windows = windows.permute(0, 2, 5, 1, 3, 4).reshape(b * d, k * c, h, w)  # channel index = kd * C + c
+    weight = conv.weight.permute(0, 2, 1, 3, 4).reshape(conv.out_channels, k * c, k, k)
+    out = F.conv2d(windows, weight, conv.bias, padding=k // 2)
+    return out.view(b, d, -1, h, w).transpose(1, 2)
+
+
+class MaskConv3d(nn.Conv3d):
+    """The 7x7x7 mask head; in low precision on the CPU it runs as :func:`conv3d_by_depth_slices` (same math)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type == "cpu" and x.dtype != torch.float32:
+            return conv3d_by_depth_slices(x, self)
+        return super().forward(x)
+
+
 def keypoint_heatmaps(kp: Tensor, grid: Tensor) -> Tensor:
     """Gaussian of each keypoint on the grid: (B, K, 3), (D, H, W, 3) -> (B, K, D, H, W)."""
     diff = grid[None, None] - kp[:, :, None, None, None, :]
@@ -67,7 +93,7 @@ class DenseMotionNetwork(nn.Module):
         super().__init__()
         self.hourglass = Hourglass((NUM_KP + 1) * (COMPRESS + 1))
         hg = self.hourglass.out_channels
-        self.mask = nn.Conv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
+        self.mask = MaskConv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
         self.compress = nn.Conv3d(feature_channels, COMPRESS, kernel_size=1)
         self.norm = nn.BatchNorm3d(COMPRESS, affine=True)
         self.occlusion = nn.Conv2d(hg * depth, 1, kernel_size=7, padding=3)
