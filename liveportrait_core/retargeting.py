@@ -93,6 +93,46 @@ def lip_normalization_delta(module: StitchingRetargeting, x_s: Tensor, source_li
     return torch.where(ratio[:, :1, None] >= LIP_NORMALIZE_THRESHOLD, delta, torch.zeros_like(delta))
 
 
+def unstitched_keypoints(
+    module: StitchingRetargeting | None,
+    x_s: Tensor,
+    x_d: Tensor,
+    options: DrivingOptions,
+    *,
+    source_eye_ratio: Tensor | None = None,
+    source_lip_ratio: Tensor | None = None,
+    driving_eye_ratio: Tensor | None = None,
+    driving_lip_ratio: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """:func:`retarget_keypoints` up to stitching, for callers that stitch in a separate step.
+
+    Returns the keypoints to stitch (N, 21, 3) and the lip-normalisation delta (1, 21, 3) that is added
+    after stitching, or None when lip normalisation does not apply. Arguments as in :func:`retarget_keypoints`.
+    """
+    retargeting = options.eye_retargeting or options.lip_retargeting
+    normalize_lip = options.normalize_lip and options.relative and not retargeting
+    if module is None and (options.stitching or retargeting or normalize_lip):
+        raise ValueError("stitching, eye/lip retargeting and lip normalisation need the stitching_retargeting module")
+    if not retargeting:
+        if not normalize_lip:
+            return x_d, None
+        return x_d, lip_normalization_delta(module, x_s, _required(source_lip_ratio, "source_lip_ratio", "normalize_lip"))
+    x = x_s if options.relative else x_d
+    if options.eye_retargeting:
+        ratio = combined_eye_ratio(
+            _required(source_eye_ratio, "source_eye_ratio", "eye_retargeting"),
+            _required(driving_eye_ratio, "driving_eye_ratio", "eye_retargeting"),
+        )
+        x = x + eye_retargeting_delta(module, x_s, ratio)
+    if options.lip_retargeting:
+        ratio = combined_lip_ratio(
+            _required(source_lip_ratio, "source_lip_ratio", "lip_retargeting"),
+            _required(driving_lip_ratio, "driving_lip_ratio", "lip_retargeting"),
+        )
+        x = x + lip_retargeting_delta(module, x_s, ratio)
+    return x, None
+
+
 def retarget_keypoints(
     module: StitchingRetargeting | None,
     x_s: Tensor,
@@ -125,30 +165,13 @@ def retarget_keypoints(
     Returns:
         (N, 21, 3).
     """
-    retargeting = options.eye_retargeting or options.lip_retargeting
-    normalize_lip = options.normalize_lip and options.relative and not retargeting
-    if module is None and (options.stitching or retargeting or normalize_lip):
-        raise ValueError("stitching, eye/lip retargeting and lip normalisation need the stitching_retargeting module")
-    if not retargeting:
-        x = stitch(module, x_s, x_d) if options.stitching else x_d
-        if normalize_lip:
-            source_lip = _required(source_lip_ratio, "source_lip_ratio", "normalize_lip")
-            x = x + lip_normalization_delta(module, x_s, source_lip)
-        return x
-    x = x_s if options.relative else x_d
-    if options.eye_retargeting:
-        ratio = combined_eye_ratio(
-            _required(source_eye_ratio, "source_eye_ratio", "eye_retargeting"),
-            _required(driving_eye_ratio, "driving_eye_ratio", "eye_retargeting"),
-        )
-        x = x + eye_retargeting_delta(module, x_s, ratio)
-    if options.lip_retargeting:
-        ratio = combined_lip_ratio(
-            _required(source_lip_ratio, "source_lip_ratio", "lip_retargeting"),
-            _required(driving_lip_ratio, "driving_lip_ratio", "lip_retargeting"),
-        )
-        x = x + lip_retargeting_delta(module, x_s, ratio)
-    return stitch(module, x_s, x) if options.stitching else x
+    x, after_stitching = unstitched_keypoints(
+        module, x_s, x_d, options, source_eye_ratio=source_eye_ratio, source_lip_ratio=source_lip_ratio,
+        driving_eye_ratio=driving_eye_ratio, driving_lip_ratio=driving_lip_ratio,
+    )
+    if options.stitching:
+        x = stitch(module, x_s, x)
+    return x if after_stitching is None else x + after_stitching
 
 
 def animate_keypoints(

@@ -108,6 +108,82 @@ def official_style_loop(engine: LivePortraitEngine, source, frames: torch.Tensor
 
 
 @torch.inference_mode()
+def length_run(weights: Path, device: torch.device, precision: str, frames: int, batch: int) -> dict:
+    """Render ``frames`` frames of motion into an mp4 as the streaming path does; peak memory and time."""
+    import resource
+    import tempfile
+
+    from liveportrait_core.media import VideoWriter
+    from liveportrait_core.motion_sequence import MotionSequence
+    from liveportrait_core.render import to_uint8
+
+    engine = LivePortraitEngine(load_networks(weights, download=False), device, precision)
+    torch.manual_seed(0)
+    source = engine.source(torch.rand(1, 3, 256, 256, device=device))
+    base = source.motion
+    # a smooth synthetic head motion: the source pose nodding and turning, expression breathing
+    phase = torch.linspace(0, 12.0, frames, device=device)[:, None]
+    wobble = lambda scale: scale * torch.sin(phase)  # noqa: E731
+    rot = torch.matrix_exp(torch.stack([torch.zeros_like(phase), -wobble(0.1), wobble(0.05),
+                                        wobble(0.1), torch.zeros_like(phase), -wobble(0.05),
+                                        -wobble(0.05), wobble(0.05), torch.zeros_like(phase)], -1).view(frames, 3, 3))
+    motion = MotionSequence(R=rot @ base.R, exp=base.exp + 0.01 * torch.sin(phase)[:, :, None], scale=base.scale.expand(frames, 1),
+                            t=base.t.expand(frames, 3), fps=25.0)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    kp = engine.driving_keypoints(source, motion, DrivingOptions(driving_option="pose-friendly"))
+    with tempfile.TemporaryDirectory() as tmp, VideoWriter(Path(tmp) / "out.mp4", 25.0, preset="ultrafast") as writer:
+        for chunk in engine.render(source, kp, chunk_size=batch):
+            writer.write(to_uint8(chunk).numpy())
+    seconds = time.perf_counter() - start
+    return {"frames": frames, "ms_per_frame": seconds / frames * 1e3,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_vram_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0}
+
+
+def memory_versus_length(args, weights: Path) -> list[dict]:
+    """One fresh process per length, so each peak RSS is that length's own."""
+    import json
+
+    rows = []
+    for n in args.lengths:
+        cmd = [sys.executable, __file__, "--device", args.device, "--precision", args.precision, "--batch", str(args.batch),
+               "--weights", str(weights), "--length-run", str(n)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        r = rows[-1]
+        print(f"{r['frames']:>8} frames  {r['ms_per_frame']:>9.1f} ms/frame  peak RSS {r['peak_rss_mib']:>7.0f} MiB"
+              f"  peak VRAM {r['peak_vram_mib']:>7.0f} MiB", flush=True)
+    return rows
+
+
+def plot(rows_batch: list[tuple[int, float]], rows_length: list[dict], path: Path, title: str) -> None:
+    """ms/frame against batch size, and peak memory against length, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    if rows_batch:
+        axes[0].plot(*zip(*rows_batch), marker="o")
+    axes[0].set(xlabel="render batch (frames)", ylabel="W + G ms/frame", title="speed vs batch")
+    if rows_length:
+        n = [r["frames"] for r in rows_length]
+        axes[1].plot(n, [r["peak_rss_mib"] for r in rows_length], marker="o", label="peak RSS")
+        if any(r["peak_vram_mib"] for r in rows_length):
+            axes[1].plot(n, [r["peak_vram_mib"] for r in rows_length], marker="s", label="peak VRAM")
+        axes[1].set_xscale("log")
+        axes[1].legend()
+    axes[1].set(xlabel="frames rendered to file", ylabel="MiB", title="memory vs length")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"plot: {path}")
+
+
+@torch.inference_mode()
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path)
@@ -116,7 +192,19 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=4, help="our render chunk size")
     p.add_argument("--precision", default="auto", help="our precision (auto: bf16/fp16 on GPU, fp32 on CPU)")
     p.add_argument("--compile", action="store_true", help="torch.compile our generator")
+    p.add_argument("--sweep", type=lambda v: [int(x) for x in v.split(",")], default=[],
+                   help="also time W+G at these batch sizes, e.g. 1,4,16")
+    p.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[],
+                   help="memory-versus-length run: render this many frames to a file, each in its own process")
+    p.add_argument("--plot", type=Path, help="write a PNG of ms/frame vs batch and memory vs length")
+    p.add_argument("--length-run", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.length_run:
+        import json
+
+        print(json.dumps(length_run(args.weights or synthetic_weights(), resolve_device(args.device), args.precision,
+                                    args.length_run, args.batch)))
+        return
 
     device = resolve_device(args.device)
     baseline_dtype = torch.float16 if device.type == "cuda" else torch.float32  # the official defaults
@@ -169,6 +257,17 @@ def main() -> None:
     print(f"official-style loop    {t_off * 1e3:>10.1f}   {mem_off.peak:>10.0f}")
     print(f"ours                   {t_ours * 1e3:>10.1f}   {mem_ours.peak:>10.0f}")
     print(f"speed-up               {t_off / t_ours:>10.2f}x")
+
+    sweep = []
+    for size in args.sweep:
+        f = source.feature.expand(size, -1, -1, -1, -1)
+        k = source.x_s.expand(size, -1, -1)
+        ms = timed(lambda: ours.generator(ours.warping(f, k, k)["out"]), device) / size * 1e3
+        sweep.append((size, ms))
+        print(f"W+G batch {size:>3}: {ms:8.1f} ms/frame")
+    lengths = memory_versus_length(args, weights) if args.lengths else []
+    if args.plot:
+        plot(sweep, lengths, args.plot, f"{name}, ours {str(ours.dtype)[6:]}")
 
 
 if __name__ == "__main__":

@@ -72,3 +72,6 @@ def synthetic_weights(conformance_dir) -> Path:
         except OSError:  # another process finished first
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+from .comfy_server import comfy_server  # noqa: E402,F401  (session fixture: a real ComfyUI server with this pack)
