@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--device", choices=DEVICES, default="auto")
     a.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16/fp16 on GPU, fp32 on CPU")
     a.add_argument("--compile", action="store_true", help="torch.compile the generator (inductor; ~30 s once, then 2-6x faster in bf16)")
-    a.add_argument("--chunk-size", type=int, default=4, help="frames rendered per batch (memory grows with it)")
+    a.add_argument("--chunk-size", type=int, default=None, help="frames rendered per batch (default: what fits in half the free memory; at most 4 on CPU, 32 on GPU)")
     a.add_argument("--absolute", action="store_true", help="absolute instead of relative motion")
     a.add_argument("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly")
     a.add_argument("--driving-multiplier", type=float, default=1.0)

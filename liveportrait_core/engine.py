@@ -14,7 +14,8 @@ from .model_files import LivePortraitNetworks, load_networks
 from .motion_sequence import MotionSequence
 from .pose import KeypointInfo
 from .precision import apply_precision, resolve_device, resolve_dtype
-from .render import ProgressHook, render_chunks
+from .networks import build_network
+from .render import ProgressHook, auto_chunk_size, render_chunks, warp_decode
 from .retargeting import animate_keypoints
 
 
@@ -74,6 +75,7 @@ class LivePortraitEngine:
         self.warping: nn.Module = networks.warping
         self.generator: nn.Module = _CompileOrEager(networks.generator) if compile else networks.generator
         self.compiled = compile
+        self._float32: tuple[nn.Module, nn.Module] | None = None
 
     @classmethod
     def from_folder(cls, folder: str | Path, variant: str = "human", device: torch.device | str = "auto",
@@ -110,8 +112,29 @@ class LivePortraitEngine:
         return animate_keypoints(self.networks.stitching, source.motion, driving.to(self.device), options,
                                  driving_is_image=driving_is_image)
 
-    def render(self, source: SourceState, kp_driving: Tensor, chunk_size: int = 4,
+    def render(self, source: SourceState, kp_driving: Tensor, chunk_size: int | None = None,
                on_progress: ProgressHook | None = None) -> Iterator[Tensor]:
-        """Yield float32 (n, 3, 512, 512) frames for the N driving keypoint sets, ``chunk_size`` at a time."""
+        """Yield float32 (n, 3, 512, 512) frames for the N driving keypoint sets, ``chunk_size`` at a time
+        (None: as many as fit in half the free memory, see ``render.auto_chunk_size``). In fp16/bf16, a chunk
+        that overflows is rendered again in float32."""
+        fallback = None
+        if self.dtype != torch.float32:
+            def fallback(kd: Tensor) -> Tensor:
+                return warp_decode(*self._float32_networks(), source.feature, source.x_s, kd)
         return render_chunks(self.warping, self.generator, source.feature, source.x_s, kp_driving.to(self.device),
-                             chunk_size, on_progress, pad_last=self.compiled)
+                             chunk_size or auto_chunk_size(self.device, self.dtype), on_progress,
+                             pad_last=self.compiled, fallback=fallback)
+
+    def _float32_networks(self) -> tuple[nn.Module, nn.Module]:
+        """float32 copies of the low-precision warping module and generator, made on first use."""
+        if self._float32 is None:
+            self._float32 = tuple(_float32_copy(name, module, self.device) for name, module in
+                                  (("warping_module", self.networks.warping), ("spade_generator", self.networks.generator)))
+        return self._float32
+
+
+def _float32_copy(name: str, module: nn.Module, device: torch.device) -> nn.Module:
+    """A fresh float32 network holding ``module``'s (possibly low-precision) weights."""
+    copy = build_network(name).to(device)
+    copy.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in module.state_dict().items()})
+    return copy

@@ -1,13 +1,41 @@
 """Rendering: warp the source feature volume to driven keypoints and decode 512x512 frames, chunk by chunk."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 
-
 ProgressHook = Callable[[int, int], None]
+Renderer = Callable[[Tensor], Tensor]  # (n, 21, 3) driving keypoints -> (n, 3, 512, 512) frames
+
+# Peak device memory per frame of a render batch, measured on an H100 (8.3 GiB at batch 32 in bf16);
+# fp32 activations take twice that.
+BYTES_PER_FRAME = {torch.float32: 520 * 2**20, torch.float16: 260 * 2**20, torch.bfloat16: 260 * 2**20}
+MAX_CHUNK = {"cuda": 32, "cpu": 4}  # past these, bigger batches stop paying (measured) while memory keeps growing
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for tensors on ``device`` (CUDA: the driver's figure; CPU: MemAvailable), None when unknown."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo") as f:
+                return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+        except (OSError, StopIteration):
+            return None
+    return None
+
+
+def auto_chunk_size(device: torch.device, dtype: torch.dtype, budget: float = 0.5) -> int:
+    """Frames per render batch that fit in ``budget`` of the free memory (at least 1, at most :data:`MAX_CHUNK`)."""
+    limit = MAX_CHUNK.get(device.type, 4)
+    free = free_memory(device)
+    if free is None:
+        return min(4, limit)
+    return max(1, min(limit, int(free * budget // BYTES_PER_FRAME[dtype])))
 
 
 def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor) -> Tensor:
@@ -21,12 +49,13 @@ def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_so
 @torch.inference_mode()
 def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor,
                   chunk_size: int = 4, on_progress: ProgressHook | None = None,
-                  pad_last: bool = False) -> Iterator[Tensor]:
+                  pad_last: bool = False, fallback: Renderer | None = None) -> Iterator[Tensor]:
     """Yield float32 (n, 3, 512, 512) renders in [0, 1] for consecutive chunks of the N driven keypoint sets.
 
     Memory stays bounded by ``chunk_size`` whatever N is; ``on_progress(done, total)`` runs after each
     chunk and may raise to stop rendering (interrupts). ``pad_last`` renders a short last chunk at full
-    size (repeating its last frame), so compiled networks see one batch shape only.
+    size (repeating its last frame), so compiled networks see one batch shape only. A chunk with NaN or
+    Inf (low-precision overflow) is rendered again with ``fallback`` instead of becoming black frames.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
@@ -36,7 +65,11 @@ def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_
         n = kd.shape[0]
         if pad_last and n < chunk_size:
             kd = torch.cat([kd, kd[-1:].expand(chunk_size - n, -1, -1)])
-        yield warp_decode(warping, generator, feature, kp_source, kd)[:n].float()
+        frames = warp_decode(warping, generator, feature, kp_source, kd)[:n].float()
+        if fallback is not None and not bool(torch.isfinite(frames).all()):
+            warnings.warn(f"frames {start}-{start + n - 1} overflowed in low precision; rendered them again in float32")
+            frames = fallback(kd[:n]).float()
+        yield frames
         if on_progress is not None:
             on_progress(min(start + chunk_size, total), total)
 

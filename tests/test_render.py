@@ -93,3 +93,47 @@ def test_real_compile_of_the_generator_matches_eager():
         compiled = wrapper(x)
     assert not wrapper.failed, "torch.compile fell back to eager"
     torch.testing.assert_close(compiled, eager, atol=1e-4, rtol=1e-3)
+
+
+def test_overflowing_chunk_is_rendered_again_by_the_fallback():
+    class NaNWarping(FakeWarping):
+        def forward(self, feature, kp_driving, kp_source):
+            out = super().forward(feature, kp_driving, kp_source)["out"].clone()
+            out[0] = float("nan")
+            return {"out": out}
+
+    kp = torch.ones(3, 21, 3)
+    calls = []
+
+    def fallback(kd):
+        calls.append(kd.shape[0])
+        return torch.full((kd.shape[0], 3, 2, 2), 0.5)
+
+    with pytest.warns(UserWarning, match="overflowed in low precision"):
+        frames = torch.cat(list(render_chunks(NaNWarping(), identity_generator, torch.zeros(1, 1), torch.zeros(1, 21, 3), kp,
+                                              chunk_size=2, fallback=fallback)))
+    assert calls == [2, 1] and torch.isfinite(frames).all() and frames.shape[0] == 3
+
+
+def test_engine_fallback_renders_in_float32(synthetic_weights):
+    """A poisoned bf16 generator (NaN weights) still yields the float32 frame, not black."""
+    from liveportrait_core.engine import LivePortraitEngine
+    from liveportrait_core.model_files import load_networks
+
+    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "bf16")
+    torch.manual_seed(0)
+    source = engine.source(torch.rand(1, 3, 256, 256))
+    reference = torch.cat(list(render_chunks(*engine._float32_networks(), source.feature, source.x_s, source.x_s)))
+    with torch.no_grad():
+        engine.networks.generator.fc.bias.fill_(float("nan"))
+    with pytest.warns(UserWarning, match="overflowed"):
+        frames = torch.cat(list(engine.render(source, source.x_s, chunk_size=1)))
+    torch.testing.assert_close(frames, reference)
+
+
+def test_auto_chunk_size_is_bounded():
+    from liveportrait_core.render import auto_chunk_size
+
+    size = auto_chunk_size(torch.device("cpu"), torch.float32)
+    assert 1 <= size <= 4
+    assert auto_chunk_size(torch.device("cpu"), torch.bfloat16, budget=1e-12) == 1
