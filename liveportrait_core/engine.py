@@ -89,10 +89,15 @@ class LivePortraitEngine:
         return KeypointInfo.from_raw(self.networks.motion(images.to(self.device)))
 
     @torch.inference_mode()
+    def appearance(self, images: Tensor) -> Tensor:
+        """(N, 3, 256, 256) crops in [0, 1] -> (N, 32, 16, 64, 64) feature volumes."""
+        return self.networks.appearance(images.to(self.device))
+
+    @torch.inference_mode()
     def source(self, image: Tensor, eye_ratio: Tensor | None = None, lip_ratio: Tensor | None = None) -> SourceState:
         """(1, 3, 256, 256) source crop -> its feature volume and motion (ratios (1, 2) / (1, 1) when known)."""
         image = image.to(self.device)
-        feature = self.networks.appearance(image)
+        feature = self.appearance(image)
         motion = self.keypoint_info(image).to_motion()
         motion.eye_ratio, motion.lip_ratio = eye_ratio, lip_ratio
         return SourceState(feature=feature, motion=motion)

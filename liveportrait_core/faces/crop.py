@@ -149,8 +149,8 @@ def network_input(crops: Tensor) -> Tensor:
     A 512 crop is halved exactly as cv2's INTER_AREA (official source path) and INTER_LINEAR
     (official driving path) both do; other sizes use antialiased bilinear resampling.
     """
-    if crops.shape[1:3] == (2 * INPUT_SIZE, 2 * INPUT_SIZE):
-        return downscale2(crops.permute(0, 3, 1, 2)).float() / 255
+    if crops.shape[1:3] == (2 * INPUT_SIZE, 2 * INPUT_SIZE):  # contiguous NCHW, so every caller gets the same kernels
+        return (downscale2(crops.permute(0, 3, 1, 2)).float() / 255).contiguous()
     return resize_to_input(to_tensor(crops, crops.device))
 
 

@@ -1,0 +1,12 @@
+"""The one place the pack imports ComfyUI, so an API change in ComfyUI touches only this file.
+
+Everything else in ``nodes/`` takes ComfyUI's schema types, folder registry, memory management and
+progress bar from here.
+"""
+import comfy.model_management as model_management
+import folder_paths
+from comfy.model_patcher import ModelPatcher
+from comfy.utils import ProgressBar
+from comfy_api.latest import ComfyExtension, io, ui
+
+__all__ = ["ComfyExtension", "ModelPatcher", "ProgressBar", "folder_paths", "io", "model_management", "ui"]

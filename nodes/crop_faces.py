@@ -1,0 +1,80 @@
+"""Node: the official source crop of the face(s) to animate, for Extract Appearance and Paste Back."""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from functools import partial
+
+import torch
+from torch import Tensor
+
+from ..liveportrait_core.faces import (SOURCE_CROP, CropParams, CropTrack, FaceDetections, FaceDetector, track_source_frames,
+                                       track_source_image)
+from ..liveportrait_core.faces.crop import MISSING_FACE
+from .choices import check_choices
+from .comfy import io
+from .cropping import crop_faces
+from .sockets import CATEGORY, Crop, Detector
+
+FRAMES = ("images", "video")
+
+
+def _concat(tracks: list[CropTrack]) -> CropTrack:
+    """One track of the tracks' frames in order."""
+    tensors = [f.name for f in fields(CropTrack) if isinstance(getattr(tracks[0], f.name), Tensor)]
+    return replace(tracks[0], **{name: torch.cat([getattr(t, name) for t in tracks]) for name in tensors})
+
+
+def _track_images(detections: list[FaceDetections], params: CropParams, face: int) -> CropTrack:
+    """Every image cropped on its own, as the official source-image crop."""
+    return _concat([track_source_image(d, params, face, f"image {i} of the batch") for i, d in enumerate(detections)])
+
+
+class CropFaces(io.ComfyNode):
+    """Crop Faces."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="LPK_CropFaces",
+            display_name="Crop Faces (LivePortrait)",
+            category=CATEGORY,
+            description="Finds the face in each image and cuts the official 512x512 source crop (eyes level, face "
+                        "centred). Feed the crops to Extract Appearance and the crop to Paste Back, which puts the "
+                        "animated face back into the original picture.",
+            inputs=[
+                Detector.Input("detector", tooltip="From Load Face Detector."),
+                io.Image.Input("images", tooltip="The source portrait(s), uncropped."),
+                io.Combo.Input("frames", options=list(FRAMES), default="images",
+                               tooltip="images: crop every image on its own; video: the images are video frames, cropped "
+                                       "per frame with the crop smoothed over time so it does not jitter."),
+                io.Int.Input("face", default=0, min=0, max=63, tooltip="Which face: 0 is the largest, 1 the next ..."),
+                io.Float.Input("scale", default=SOURCE_CROP.scale, min=0.5, max=10.0, step=0.05,
+                               tooltip="Crop side / face size: larger shows more around the face (official 2.3)."),
+                io.Float.Input("vx_ratio", default=SOURCE_CROP.vx_ratio, min=-1.0, max=1.0, step=0.005,
+                               tooltip="Sideways shift of the crop, in crop sides (official 0)."),
+                io.Float.Input("vy_ratio", default=SOURCE_CROP.vy_ratio, min=-1.0, max=1.0, step=0.005,
+                               tooltip="Vertical shift of the crop, in crop sides; negative moves it up (official -0.125)."),
+                io.Boolean.Input("rotate", default=SOURCE_CROP.rotate,
+                                 tooltip="Turn the crop with the face so the eyes are level (official: on)."),
+                io.Combo.Input("on_missing_face", options=list(MISSING_FACE), default="fail",
+                               tooltip="A video frame without a face: fail naming the frame, or skip it (cropped like "
+                                       "its neighbours and left untouched by Paste Back). Images always need a face."),
+            ],
+            outputs=[
+                io.Image.Output(display_name="crops", tooltip="512x512 face crops, one per image, for Extract Appearance."),
+                Crop.Output(display_name="crop", tooltip="Where each crop was cut from, with landmarks, for Extract "
+                                                         "Appearance (eye / lip ratios) and Paste Back."),
+            ],
+        )
+
+    @classmethod
+    def validate_inputs(cls, frames: str, on_missing_face: str) -> bool | str:
+        return check_choices(cls, frames=frames, on_missing_face=on_missing_face)
+
+    @classmethod
+    def execute(cls, detector: FaceDetector, images: Tensor, frames: str, face: int, scale: float, vx_ratio: float,
+                vy_ratio: float, rotate: bool, on_missing_face: str) -> io.NodeOutput:
+        params = CropParams(scale=scale, vx_ratio=vx_ratio, vy_ratio=vy_ratio, rotate=rotate)
+        tracker = (partial(track_source_frames, params=params, face=face, on_missing=on_missing_face)
+                   if frames == "video" else partial(_track_images, params=params, face=face))
+        return crop_faces("Crop Faces", detector, images, tracker)

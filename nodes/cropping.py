@@ -1,0 +1,48 @@
+"""What both crop nodes share: detection over a batch with progress, cutting the crops, the preview."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..liveportrait_core.faces import CropTrack, FaceDetections, FaceDetector, NoFaceError, cut_crops
+from ..liveportrait_core.faces.draw import draw_landmarks
+from .comfy import ProgressBar, io, ui
+from .images import check_image, from_uint8, to_uint8
+from .payloads import FaceCrop
+
+CHUNK = 16  # frames detected / cut at a time
+PREVIEWS = 4  # crops shown on the node, landmarks drawn
+
+Tracker = Callable[[list[FaceDetections]], CropTrack]
+
+
+def detect(detector: FaceDetector, frames: Tensor) -> list[FaceDetections]:
+    """Faces of every uint8 frame, with a per-frame progress bar (interrupts are honoured between chunks)."""
+    bar, found = ProgressBar(frames.shape[0]), []
+    for start in range(0, frames.shape[0], CHUNK):
+        found += detector.detect(frames[start:start + CHUNK])
+        bar.update_absolute(len(found))
+    return found
+
+
+def _preview(crops: Tensor, track: CropTrack) -> ui.PreviewImage:
+    """The first crops that show a face, with their landmarks drawn."""
+    shown = [i for i in range(len(track)) if track.found[i]][:PREVIEWS]
+    drawn = [draw_landmarks(crops[i].numpy(), track.landmarks_crop[i].numpy()) for i in shown]
+    return ui.PreviewImage(from_uint8(torch.from_numpy(np.stack(drawn))))
+
+
+def crop_faces(node: str, detector: FaceDetector, images: Tensor, tracker: Tracker) -> io.NodeOutput:
+    """Detect, track with ``tracker`` and cut: the node's outputs (crops IMAGE, FaceCrop) with a landmark preview."""
+    check_image(images, f"{node}: input 'images'")
+    frames = to_uint8(images)
+    try:
+        track = tracker(detect(detector, frames))
+    except NoFaceError as err:
+        raise NoFaceError(f"{node}: {err} (face detector {detector.name}; try a lower threshold or the other backend)") from None
+    crops = torch.cat([cut_crops(frames[s:s + CHUNK], track.select(slice(s, s + CHUNK))) for s in range(0, len(track), CHUNK)])
+    crop = FaceCrop(track, height=images.shape[1], width=images.shape[2])
+    return io.NodeOutput(from_uint8(crops), crop, ui=_preview(crops, track))

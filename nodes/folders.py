@@ -1,0 +1,65 @@
+"""The pack's model folders in ComfyUI's registry (``folder_paths``), so extra_model_paths.yaml can add places."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..liveportrait_core.checkpoints import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX
+from ..liveportrait_core.faces.insightface_detector import MODEL_FILES as INSIGHTFACE_FILES
+from ..liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER
+from ..liveportrait_core.model_files import WeightsNotFoundError, ensure_weights, find_weights
+from ..liveportrait_core.template import TEMPLATE_EXTENSIONS
+from .comfy import folder_paths
+
+WEIGHTS = "liveportrait"  # models/liveportrait: the five checkpoints (flat or hub layout) and face-detector files
+TEMPLATES = "liveportrait_templates"  # models/liveportrait_templates: motion templates (.pkl / .safetensors)
+_EXTENSIONS = {WEIGHTS: {SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES, ".onnx", ".task"}, TEMPLATES: set(TEMPLATE_EXTENSIONS)}
+_DETECTOR_FILES = {"mediapipe": (FACE_LANDMARKER,), "insightface": INSIGHTFACE_FILES}
+
+
+def register_folders() -> None:
+    """Add ``models/<name>`` with the pack's extensions, keeping folders extra_model_paths.yaml already added.
+
+    Paths from the yaml file come first (downloads go to the first folder), the default one last.
+    """
+    for name, extensions in _EXTENSIONS.items():
+        paths, known = folder_paths.folder_names_and_paths.get(name, ([], set()))
+        default = os.path.join(folder_paths.models_dir, name)
+        if default not in paths:
+            paths.append(default)
+        folder_paths.folder_names_and_paths[name] = (paths, set(known) | extensions)
+
+
+def weights_folder(variant: str, download: bool) -> Path:
+    """The first registered weights folder that holds a complete set of ``variant``.
+
+    When none does, the missing files are downloaded into the first folder (if allowed); otherwise the
+    error names every folder searched, the files expected and how to get them.
+    """
+    folders = [Path(p) for p in folder_paths.get_folder_paths(WEIGHTS)]
+    for folder in folders:
+        try:
+            find_weights(folder, variant)
+            return folder
+        except WeightsNotFoundError:
+            continue
+    try:
+        ensure_weights(folders[0], variant, download)
+        return folders[0]
+    except WeightsNotFoundError as err:
+        if len(folders) == 1:
+            raise
+        others = ", ".join(str(f) for f in folders[1:])
+        raise FileNotFoundError(f"{err}\nThe other '{WEIGHTS}' model folders hold no complete set either: {others}") from None
+
+
+def detector_folder(backend: str) -> Path:
+    """The first registered weights folder holding ``backend``'s face-detector files, else the first one
+    (where the detector downloads them, or names them when it may not)."""
+    folders = [Path(p) for p in folder_paths.get_folder_paths(WEIGHTS)]
+    return next((f for f in folders if all(m.locate(f) for m in _DETECTOR_FILES[backend])), folders[0])
+
+
+def template_path(name: str) -> Path:
+    """Full path of a template listed in the templates folders."""
+    return Path(folder_paths.get_full_path_or_raise(TEMPLATES, name))

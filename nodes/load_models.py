@@ -1,0 +1,45 @@
+"""Node: load the five LivePortrait networks."""
+from __future__ import annotations
+
+from ..liveportrait_core.model_files import HUB_REPO_ID, VARIANTS
+from ..liveportrait_core.precision import PRECISIONS
+from .choices import check_choices
+from .comfy import io
+from .folders import WEIGHTS
+from .models import load_models
+from .sockets import CATEGORY, Models
+
+
+class LoadModels(io.ComfyNode):
+    """Load LivePortrait Models."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="LPK_LoadModels",
+            display_name="Load LivePortrait Models",
+            category=CATEGORY,
+            description=(
+                f"Loads the five LivePortrait networks (official .pth or converted .safetensors) from models/{WEIGHTS}/ or a "
+                f"'{WEIGHTS}' folder of extra_model_paths.yaml, flat or in the hub layout. Missing files are downloaded "
+                f"from {HUB_REPO_ID} when allowed."
+            ),
+            inputs=[
+                io.Combo.Input("variant", options=list(VARIANTS), default="human",
+                               tooltip="human: people and painted or sculpted faces; animals: cats and dogs (the animal checkpoints)."),
+                io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
+                               tooltip="Compute precision. auto: bf16 on GPUs that support it, else fp16; fp32 on CPU."),
+                io.Boolean.Input("download", default=True,
+                                 tooltip=f"Fetch missing weights from huggingface.co/{HUB_REPO_ID}. Off, or offline "
+                                         "(HF_HUB_OFFLINE=1), missing weights are an error naming the folder and files."),
+            ],
+            outputs=[Models.Output(display_name="models", tooltip="The loaded networks, for every other LivePortrait node.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, variant: str, precision: str) -> bool | str:
+        return check_choices(cls, variant=variant, precision=precision)
+
+    @classmethod
+    def execute(cls, variant: str, precision: str, download: bool) -> io.NodeOutput:
+        return io.NodeOutput(load_models(variant, precision, download))

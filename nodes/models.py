@@ -1,0 +1,36 @@
+"""The loaded networks as one ComfyUI-managed model: an engine plus the ModelPatcher that moves its weights."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from torch import nn
+
+from ..liveportrait_core.engine import LivePortraitEngine
+from ..liveportrait_core.model_files import load_networks
+from .comfy import ModelPatcher, model_management
+from .folders import weights_folder
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    """What an ``LPK_MODELS`` socket carries."""
+
+    engine: LivePortraitEngine
+    patcher: ModelPatcher
+
+    def ready(self) -> LivePortraitEngine:
+        """Put the weights on the compute device via ComfyUI's model management (again after /free) and return the engine."""
+        model_management.load_models_gpu([self.patcher], force_full_load=True)
+        return self.engine
+
+
+def load_models(variant: str, precision: str, download: bool) -> LoadedModels:
+    """Load the five networks of ``variant`` from the registered weights folders (downloading when allowed)."""
+    folder = weights_folder(variant, download)
+    networks = load_networks(folder, variant, download=False)
+    device = model_management.get_torch_device()
+    engine = LivePortraitEngine(networks, device, precision)
+    modules = {f.name: getattr(networks, f.name) for f in fields(networks)}
+    container = nn.ModuleDict({name: m for name, m in modules.items() if isinstance(m, nn.Module)})
+    patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device())
+    return LoadedModels(engine, patcher)

@@ -1,0 +1,65 @@
+"""What the ``LPK_MOTION``, ``LPK_KEYPOINTS`` and ``LPK_CROP`` sockets carry between nodes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from torch import Tensor
+
+from ..liveportrait_core.driving import apply_driving_multiplier
+from ..liveportrait_core.engine import SourceState
+from ..liveportrait_core.faces import CropTrack
+from ..liveportrait_core.motion_sequence import MotionSequence
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """Where a face was cut from each of B frames of ``height`` x ``width`` (transforms and landmarks, no pixels)."""
+
+    track: CropTrack
+    height: int
+    width: int
+
+    def __len__(self) -> int:
+        return len(self.track)
+
+    def check_frames(self, node: str, input_name: str, count: int) -> None:
+        """Raise unless this crop describes exactly ``count`` frames (it is only valid for the frames it was made from)."""
+        if len(self) != count:
+            raise ValueError(f"{node}: input 'crop' describes {len(self)} frame(s) but input '{input_name}' holds "
+                             f"{count}; connect the crop made from these very frames")
+
+
+@dataclass(frozen=True)
+class DrivingMotion:
+    """A driving motion sequence, and whether it is a single driving image (each frame its own anchor)."""
+
+    sequence: MotionSequence  # on the compute device
+    from_image: bool = False
+
+
+@dataclass(frozen=True)
+class DrivenKeypoints:
+    """Keypoints that drive one source, split where the separate Stitch node comes in.
+
+    The final keypoints are ``x_s + (x + after_stitching - x_s) * multiplier`` with ``x`` stitched or
+    not, the same order of operations as :func:`liveportrait_core.retargeting.animate_keypoints`.
+    """
+
+    source: SourceState
+    x: Tensor  # (N, 21, 3) driven (and retargeted) keypoints, stitched once ``stitched`` is set
+    after_stitching: Tensor | None  # (1, 21, 3) lip-normalisation delta, added after stitching
+    multiplier: float
+    fps: float
+    stitched: bool = False
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def with_stitched(self, x: Tensor) -> "DrivenKeypoints":
+        """A copy holding stitched keypoints ``x``."""
+        return replace(self, x=x, stitched=True)
+
+    def final(self) -> Tensor:
+        """(N, 21, 3) keypoints for the warping network."""
+        x = self.x if self.after_stitching is None else self.x + self.after_stitching
+        return apply_driving_multiplier(self.source.x_s, x, self.multiplier)

@@ -1,0 +1,11 @@
+"""Socket types of the pack; the ``LPK_`` prefix keeps them apart from other LivePortrait packs' types."""
+from .comfy import io
+
+CATEGORY = "LivePortrait"
+
+Models = io.Custom("LPK_MODELS")  # LoadedModels: the five networks, their engine and ModelPatcher
+Source = io.Custom("LPK_SOURCE")  # liveportrait_core.engine.SourceState: one source face's features and motion
+Motion = io.Custom("LPK_MOTION")  # DrivingMotion: a driving motion sequence
+Keypoints = io.Custom("LPK_KEYPOINTS")  # DrivenKeypoints: per-frame keypoints that render the source
+Crop = io.Custom("LPK_CROP")  # FaceCrop: where faces were cut from their frames, for ratios and paste-back
+Detector = io.Custom("LPK_DETECTOR")  # a face detector (liveportrait_core.faces.FaceDetector)
