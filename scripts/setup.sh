@@ -12,6 +12,6 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 pip install -r requirements.txt
 if [ "${1:-}" = "--test" ]; then
   pip install -r requirements-test.txt
-  [ -x scripts/install_comfyui.sh ] && bash scripts/install_comfyui.sh
-  [ -f scripts/fetch_test_models.py ] && .venv/bin/python scripts/fetch_test_models.py || true
+  bash scripts/install_comfyui.sh
+  .venv/bin/python scripts/fetch_test_models.py
 fi
