@@ -12,8 +12,9 @@ from ..liveportrait_core.template import TEMPLATE_EXTENSIONS
 from .comfy import folder_paths
 
 WEIGHTS = "liveportrait"  # models/liveportrait: the five checkpoints (flat or hub layout) and face-detector files
-TEMPLATES = "liveportrait_templates"  # models/liveportrait_templates: motion templates (.pkl / .safetensors)
-_EXTENSIONS = {WEIGHTS: {SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES, ".onnx", ".task"}, TEMPLATES: set(TEMPLATE_EXTENSIONS)}
+TEMPLATES = "liveportrait_templates"  # models/liveportrait_templates: motion templates (.pkl / .safetensors), expressions (.json)
+EXPRESSION_SUFFIX = ".json"  # slider states of Save Expression
+_EXTENSIONS = {WEIGHTS: {SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES, ".onnx", ".task"}, TEMPLATES: {*TEMPLATE_EXTENSIONS, EXPRESSION_SUFFIX}}
 _DETECTOR_FILES = {"mediapipe": (FACE_LANDMARKER,), "insightface": INSIGHTFACE_FILES}
 
 
@@ -63,3 +64,8 @@ def detector_folder(backend: str) -> Path:
 def template_path(name: str) -> Path:
     """Full path of a template listed in the templates folders."""
     return Path(folder_paths.get_full_path_or_raise(TEMPLATES, name))
+
+
+def template_files(suffixes: tuple[str, ...]) -> list[str]:
+    """Names of the files in the templates folders that end in one of ``suffixes``."""
+    return [name for name in folder_paths.get_filename_list(TEMPLATES) if name.lower().endswith(suffixes)]

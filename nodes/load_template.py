@@ -1,10 +1,10 @@
 """Node: a motion template from the templates folder (official .pkl or ours in .safetensors)."""
 from __future__ import annotations
 
-from ..liveportrait_core.template import load_template
+from ..liveportrait_core.template import TEMPLATE_EXTENSIONS, load_template
 from .choices import check_choices
-from .comfy import folder_paths, io, model_management
-from .folders import TEMPLATES, template_path
+from .comfy import io, model_management
+from .folders import TEMPLATES, template_files, template_path
 from .payloads import DrivingMotion
 from .sockets import CATEGORY, Motion
 
@@ -22,7 +22,7 @@ class LoadMotionTemplate(io.ComfyNode):
                         "extra_model_paths.yaml): official .pkl templates, read with a restricted unpickler that refuses "
                         "anything but plain data, or this pack's .safetensors templates.",
             inputs=[
-                io.Combo.Input("template", options=folder_paths.get_filename_list(TEMPLATES),
+                io.Combo.Input("template", options=template_files(TEMPLATE_EXTENSIONS),
                                tooltip=f"A .pkl or .safetensors motion template in the '{TEMPLATES}' folders."),
             ],
             outputs=[

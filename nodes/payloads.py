@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
+from ..liveportrait_core.anchors import with_anchor
 from ..liveportrait_core.driving import apply_driving_multiplier
 from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.faces import CropTrack
@@ -31,10 +32,22 @@ class FaceCrop:
 
 @dataclass(frozen=True)
 class DrivingMotion:
-    """A driving motion sequence, and whether it is a single driving image (each frame its own anchor)."""
+    """A driving motion sequence, whether it is a single driving image (each frame its own anchor), and the
+    frame relative motion is measured against when it is not frame 0 (set by Anchor Motion)."""
 
     sequence: MotionSequence  # on the compute device
     from_image: bool = False
+    anchor: MotionSequence | None = None  # one frame; None: the first frame
+
+    def with_sequence(self, sequence: MotionSequence) -> "DrivingMotion":
+        """A copy with other frames (same image flag and anchor)."""
+        return replace(self, sequence=sequence)
+
+    def anchored(self) -> tuple[MotionSequence, int]:
+        """The frames to drive with anchor 0, and how many leading output frames to drop (1 when the anchor is put in front)."""
+        if self.anchor is None:
+            return self.sequence, 0
+        return with_anchor(self.sequence, self.anchor), 1
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ def retarget(models: LoadedModels, source: SourceState, motion: DrivingMotion, o
     _check_ratios(source, motion, options)
     engine = models.ready()
     driving = motion.sequence.to(engine.device)
-    x_d = driven_keypoints(source.motion, driving, options, driving_is_image=motion.from_image)
+    anchored, skip = motion.anchored()
+    x_d = driven_keypoints(source.motion, anchored.to(engine.device), options, driving_is_image=motion.from_image)[skip:]
     x, after_stitching = unstitched_keypoints(
         engine.networks.stitching, source.x_s, x_d, options, source_eye_ratio=source.motion.eye_ratio,
         source_lip_ratio=source.motion.lip_ratio, driving_eye_ratio=driving.eye_ratio, driving_lip_ratio=driving.lip_ratio,

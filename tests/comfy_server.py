@@ -222,6 +222,14 @@ def image_outputs(server: ComfyServer, run: Run, node: str) -> list[bytes]:
     return [server.view(i["filename"], i["subfolder"], i["type"]) for i in run.outputs(node)["images"]]
 
 
+def video_output(server: ComfyServer, run: Run, node: str, folder: Path) -> Path:
+    """The one video a SaveVideo-like node wrote, fetched through /view into ``folder``."""
+    [saved] = run.outputs(node)["images"]
+    path = folder / saved["filename"]
+    path.write_bytes(server.view(saved["filename"], saved["subfolder"], saved["type"]))
+    return path
+
+
 @pytest.fixture(scope="session")
 def comfy_server(synthetic_weights: Path, tmp_path_factory: pytest.TempPathFactory):
     """One ComfyUI server for the whole session, with the synthetic weights; skips when ComfyUI is not installed."""

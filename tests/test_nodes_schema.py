@@ -8,9 +8,13 @@ import pytest
 NODES = {
     "LPK_LoadModels", "LPK_LoadFaceDetector", "LPK_CropFaces", "LPK_CropDrivingFaces", "LPK_ExtractAppearance",
     "LPK_ExtractMotion", "LPK_LoadMotionTemplate", "LPK_SaveMotionTemplate", "LPK_Retarget", "LPK_Stitch", "LPK_Render",
-    "LPK_PasteBack", "LPK_Animate",
+    "LPK_PasteBack", "LPK_Animate", "LPK_RenderToFile",
+    "LPK_ExpressionEditor", "LPK_ExpressionFromReference", "LPK_KeyframeTimeline", "LPK_SaveExpression",
+    "LPK_LoadExpression", "LPK_SmoothMotion", "LPK_RetimeMotion", "LPK_TrimMotion", "LPK_LoopMotion",
+    "LPK_ReverseMotion", "LPK_AnchorMotion", "LPK_BlendMotion", "LPK_CrossFadeMotion", "LPK_ScaleMotionRegions",
+    "LPK_NeutralizeMotion",
 }
-OUR_TYPES = {"LPK_MODELS", "LPK_SOURCE", "LPK_MOTION", "LPK_KEYPOINTS", "LPK_CROP", "LPK_DETECTOR"}
+OUR_TYPES = {"LPK_MODELS", "LPK_SOURCE", "LPK_MOTION", "LPK_KEYPOINTS", "LPK_CROP", "LPK_DETECTOR", "LPK_EXPRESSION"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def test_every_node_is_listed(ours):
 
 def test_every_node_is_described(ours):
     for name, info in ours.items():
-        assert info["category"] == "LivePortrait", name
+        assert info["category"] in ("LivePortrait", "LivePortrait/Editing", "LivePortrait/Motion"), name
         assert info["display_name"] and info["display_name"] != name, name
         assert len(info["description"]) > 40, name
         inputs = {**info["input"]["required"], **info["input"].get("optional", {})}

@@ -6,6 +6,7 @@ import shutil
 import av
 import pytest
 
+from tests.comfy_server import video_output
 from tests.lp_prompts import Graph, animation
 
 VIDEO, SOURCE, FRAMES = "d18.mp4", "source_s6.png", 2
@@ -31,10 +32,7 @@ def test_driving_video_fps_and_audio_reach_save_video(comfy_server, inputs, tmp_
     assert run.progress(ids["render"]) == [(1, FRAMES), (2, FRAMES)]
     assert run.previews >= 1
 
-    saved = run.outputs(save)["images"][0]
-    path = tmp_path / saved["filename"]
-    path.write_bytes(comfy_server.view(saved["filename"], saved["subfolder"], saved["type"]))
-    with av.open(str(path)) as container:
+    with av.open(str(video_output(comfy_server, run, save, tmp_path))) as container:
         assert container.streams.audio, "the driving video's audio did not reach the saved video"
         stream = container.streams.video[0]
         assert float(stream.average_rate) == pytest.approx(30.0)
