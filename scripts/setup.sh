@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or update) the project's environment at .venv/ in the repository root.
 #   scripts/setup.sh          runtime: torch + the pack's requirements
-#   scripts/setup.sh --test   also what the tests need (pytest, ONNX tools, the ComfyUI test host, test models)
+#   scripts/setup.sh --test   also what the tests need (pytest, ONNX tools, the ComfyUI test host, test models,
+#                             Debian's chromium + chromium-driver for the browser test when run as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -14,4 +15,12 @@ if [ "${1:-}" = "--test" ]; then
   pip install -r requirements-test.txt
   bash scripts/install_comfyui.sh
   .venv/bin/python scripts/fetch_test_models.py
+  if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } ||
+        echo "setup: could not install chromium; the browser test will be skipped" >&2
+    else
+      echo "setup: chromium / chromium-driver missing (apt-get install chromium chromium-driver); the browser test will be skipped" >&2
+    fi
+  fi
 fi

@@ -1,0 +1,127 @@
+"""Animate SOURCE with DRIVING by queueing the shipped workflow workflows/api/animate_driving_video.json on a
+ComfyUI started for the purpose (the host of scripts/install_comfyui.sh); prints the video's path.
+
+The weights and the face model are fetched into the weights folder first (as the nodes would); when that
+is impossible (offline), it stops before starting ComfyUI with an error naming the folders and files to provide.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import torch
+
+SCRIPTS = Path(__file__).resolve().parent
+REPO = SCRIPTS.parent
+sys.path[:0] = [str(SCRIPTS), str(REPO)]
+
+import queue_workflow  # noqa: E402
+from liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER  # noqa: E402
+from liveportrait_core.faces.model_store import ensure_model_files  # noqa: E402
+from liveportrait_core.model_files import ensure_weights  # noqa: E402
+
+COMFYUI = Path(os.environ.get("COMFYUI_DIR", REPO / ".comfyui"))
+WORKFLOW = REPO / "workflows" / "api" / "animate_driving_video.json"
+PACK = "liveportrait-kit"
+START_TIMEOUT = 600.0
+
+
+def fetch_models(weights: Path) -> list[str]:
+    """Fetch what is missing into ``weights``; the errors (naming folders and files) of what could not be had."""
+    errors = []
+    for fetch in (lambda: ensure_weights(weights, "human", download=True),
+                  lambda: ensure_model_files("mediapipe", weights, (FACE_LANDMARKER,), download=True)):
+        try:
+            fetch()
+        except FileNotFoundError as err:
+            errors.append(str(err))
+    return errors
+
+
+def lay_out(work: Path, weights: Path) -> Path:
+    """ComfyUI's base folder: the pack in custom_nodes/, an extra_model_paths.yaml pointing at ``weights``."""
+    (work / "custom_nodes").mkdir(parents=True, exist_ok=True)
+    link = work / "custom_nodes" / PACK
+    if not link.exists():
+        link.symlink_to(REPO, target_is_directory=True)
+    config = work / "extra_model_paths.yaml"
+    config.write_text(f"liveportrait_kit:\n  base_path: {REPO}\n  liveportrait: {weights}\n"
+                      f"  liveportrait_templates: models/liveportrait_templates\n")
+    return config
+
+
+def start_comfyui(work: Path, config: Path) -> tuple[subprocess.Popen, str]:
+    """ComfyUI on a free loopback port (on the CPU when torch sees no GPU); waits until it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    accelerated = torch.cuda.is_available() or torch.backends.mps.is_available()
+    cmd = [sys.executable, "main.py", *([] if accelerated else ["--cpu"]), "--listen", "127.0.0.1", "--port", str(port),
+           "--base-directory", str(work), "--extra-model-paths-config", str(config), "--disable-auto-launch",
+           "--database-url", "sqlite:///:memory:"]
+    log = work / "comfyui.log"
+    process = subprocess.Popen(cmd, cwd=COMFYUI, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"{url}/system_stats", timeout=2).ok:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"ComfyUI did not start; see {log}:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def animate(url: str, source: Path, driving: Path, frames: int, out: Path) -> list[Path]:
+    prompt = json.loads(WORKFLOW.read_text())
+    queue_workflow.set_input(prompt, "Source portrait.image", queue_workflow.upload(url, source))
+    queue_workflow.set_input(prompt, "Driving video.file", queue_workflow.upload(url, driving))
+    if frames:
+        queue_workflow.set_input(prompt, "First driving frames.length", frames)
+    return queue_workflow.download(url, queue_workflow.run(url, prompt), out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="the portrait to animate (a picture)")
+    parser.add_argument("driving", type=Path, help="the driving video (its sound and fps are kept)")
+    parser.add_argument("--frames", type=int, default=0, help="animate only the first N driving frames (0: all)")
+    parser.add_argument("--out", type=Path, default=REPO / "out", help="where the video goes (default: %(default)s)")
+    parser.add_argument("--weights", type=Path, default=Path(os.environ.get("LIVEPORTRAIT_WEIGHTS",
+                                                                           REPO / "models" / "liveportrait")),
+                        help="the LivePortrait weights folder (default: %(default)s or $LIVEPORTRAIT_WEIGHTS)")
+    parser.add_argument("--work", type=Path, default=REPO / "out" / "comfyui", help="ComfyUI's base folder")
+    args = parser.parse_args()
+    for path in (args.source, args.driving):
+        if not path.is_file():
+            print(f"error: {path} does not exist", file=sys.stderr)
+            return 2
+    weights = args.weights.resolve()
+    errors = fetch_models(weights)
+    if errors:
+        print("error: the model files below are missing and could not be downloaded; provide them and run again.",
+              *errors, sep="\n\n", file=sys.stderr)
+        return 1
+    process, url = start_comfyui(args.work.resolve(), lay_out(args.work.resolve(), weights))
+    try:
+        videos = animate(url, args.source, args.driving, args.frames, args.out)
+    except queue_workflow.WorkflowError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    print(*videos, sep="\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

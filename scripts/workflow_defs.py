@@ -1,0 +1,222 @@
+"""The shipped example workflows, each described once (scripts/build_workflows.py writes both formats).
+
+Inputs are placeholders the notes tell users to replace: ``portrait.jpg`` and ``driving.mp4`` in
+ComfyUI's input folder, ``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workflow_graph import Node, Workflow
+
+PORTRAIT, DRIVING, TEMPLATE = "portrait.jpg", "driving.mp4", "d5.pkl"
+ALL_FRAMES = 4096  # ImageFromBatch's largest length
+
+MODELS_NOTE = """
+**Weights**: the five LivePortrait checkpoints go into `models/liveportrait/` (downloaded from
+huggingface.co/KwaiVGI/LivePortrait on first use while *download* is on); MediaPipe's
+`face_landmarker.task` goes into `models/liveportrait/mediapipe/`.
+"""
+
+
+def _portrait(w: Workflow, column: int = 0) -> Node:
+    return w.add("LoadImage", column, "Source portrait", image=PORTRAIT)
+
+
+def _loaders(w: Workflow, column: int = 1) -> tuple[Node, Node]:
+    """(models, detector) with the defaults: automatic precision, MediaPipe, downloads allowed."""
+    return w.add("LPK_LoadModels", column), w.add("LPK_LoadFaceDetector", column)
+
+
+def _driving_video(w: Workflow, detector: Node, column: int = 0) -> tuple[Node, Node]:
+    """(driving face crops, video components: images, audio, fps) of the driving clip."""
+    video = w.add("LoadVideo", column, "Driving video", file=DRIVING)
+    components = w.add("GetVideoComponents", column + 1, video=video[0])
+    frames = w.add("ImageFromBatch", column + 1, "First driving frames", image=components[0], batch_index=0,
+                   length=ALL_FRAMES)
+    crops = w.add("LPK_CropDrivingFaces", column + 2, detector=detector[0], images=frames[0])
+    return crops, components
+
+
+def _template(w: Workflow, column: int) -> Node:
+    """Load Motion Template -> Trim Motion (all frames; lower *end* to try a few)."""
+    template = w.add("LPK_LoadMotionTemplate", column, template=TEMPLATE)
+    return w.add("LPK_TrimMotion", column, "Motion frames", motion=template[0], start=0, end=0)
+
+
+def _source(w: Workflow, column: int, models: Node, detector: Node, portrait: Node) -> tuple[Node, Node]:
+    """(cropped face, appearance) of the portrait, with the crop's eye / lip ratios."""
+    crop = w.add("LPK_CropFaces", column, detector=detector[0], images=portrait[0])
+    return crop, w.add("LPK_ExtractAppearance", column, models=models[0], image=crop[0], crop=crop[1])
+
+
+def _render(w: Workflow, column: int, models: Node, keypoints: Node) -> Node:
+    """Stitch -> Render."""
+    stitched = w.add("LPK_Stitch", column, models=models[0], keypoints=keypoints[0])
+    return w.add("LPK_Render", column, models=models[0], keypoints=stitched[0])
+
+
+def _paste_and_save(w: Workflow, column: int, frames: Node, crop: Node, portrait: Node, fps, audio=None) -> None:
+    """Paste Back into the portrait -> Create Video (with the driving sound) -> Save Video."""
+    pasted = w.add("LPK_PasteBack", column, frames=frames[0], crop=crop[1], original=portrait[0])
+    video = w.add("CreateVideo", column, images=pasted[0], fps=fps, **({"audio": audio} if audio else {}))
+    w.add("SaveVideo", column, video=video[0], filename_prefix="liveportrait/animated")
+
+
+def animate_driving_video() -> Workflow:
+    w = Workflow("animate_driving_video")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    driving, components = _driving_video(w, detector)
+    w.note(0, """
+## Animate a portrait with a driving video
+1. **Source portrait**: pick your picture (upload it, or put it into ComfyUI's `input/`).
+2. **Driving video**: pick a clip of a face talking or moving; its sound and frame rate are kept.
+3. Queue. The face is cropped, animated and pasted back; the video lands in `output/liveportrait/`.
+
+To try a few frames first, lower *length* in **First driving frames** (4096 = the whole clip).
+""" + MODELS_NOTE)
+    source = w.add("LPK_CropFaces", 2, detector=detector[0], images=portrait[0])
+    animated = w.add("LPK_Animate", 3, models=models[0], source_image=source[0], driving_images=driving[0],
+                     fps=components[2])
+    w.note(3, """
+**LivePortrait Animate** runs the whole chain. *driving_multiplier* scales the motion,
+*animation_region* limits it (expression, pose, lips, eyes), *relative* off copies the driving pose.
+On a GPU raise *chunk_size* for speed.
+""")
+    _paste_and_save(w, 4, animated, source, portrait, animated[1], components[1])
+    return w
+
+
+def animate_motion_template() -> Workflow:
+    w = Workflow("animate_motion_template")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    template = _template(w, 1)
+    w.note(0, f"""
+## Animate a portrait with a motion template
+A template is driving motion saved earlier: the official `.pkl` files (`d1`, `d2`, `d5`, `d7`, `laugh`,
+`open_lip`, `shake_face` from the LivePortrait repository's `assets/examples/driving/`) or `.safetensors`
+written by **Save Motion Template**. Put them into `models/liveportrait_templates/` and pick one in
+**Load Motion Template** (this workflow names `{TEMPLATE}`). Lower *end* in **Motion frames** to try the
+first frames only (0 = all).
+
+The template brings its own frame rate; the video has no sound.
+""" + MODELS_NOTE)
+    source = w.add("LPK_CropFaces", 2, detector=detector[0], images=portrait[0])
+    animated = w.add("LPK_Animate", 3, models=models[0], source_image=source[0], driving_motion=template[0])
+    _paste_and_save(w, 4, animated, source, portrait, animated[1])
+    return w
+
+
+def step_by_step() -> Workflow:
+    w = Workflow("step_by_step")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    driving, components = _driving_video(w, detector)
+    w.note(0, """
+## Step by step
+The chain that **LivePortrait Animate** runs in one node, one step per node:
+crop -> extract appearance / motion -> retarget -> stitch -> render -> paste back.
+
+* The crop outputs give the eye / lip open ratios: turn on *eye_retargeting*, *lip_retargeting* or
+  *normalize_lip* in **Retarget**.
+* Bypass **Stitch** (Ctrl+B) to render without the stitching network (then skip Paste Back).
+* **Save Motion Template** keeps the driving motion in `models/liveportrait_templates/` for later.
+""" + MODELS_NOTE)
+    source_crop, source = _source(w, 2, models, detector, portrait)
+    motion = w.add("LPK_ExtractMotion", 3, models=models[0], images=driving[0], fps=components[2], crop=driving[1])
+    w.add("LPK_SaveMotionTemplate", 3, motion=motion[0], filename_prefix="liveportrait/driving")
+    keypoints = w.add("LPK_Retarget", 4, models=models[0], source=source[0], motion=motion[0])
+    frames = _render(w, 4, models, keypoints)
+    _paste_and_save(w, 5, frames, source_crop, portrait, frames[1], components[1])
+    return w
+
+
+def text_to_image_animate() -> Workflow:
+    w = Workflow("text_to_image_animate")
+    checkpoint = w.add("CheckpointLoaderSimple", 0, ckpt_name="v1-5-pruned-emaonly-fp16.safetensors")
+    positive = w.add("CLIPTextEncode", 0, "Prompt", clip=checkpoint[1],
+                     text="portrait photo of a woman, head and shoulders, facing the camera, neutral expression, "
+                          "soft studio light, sharp focus")
+    negative = w.add("CLIPTextEncode", 0, "Negative prompt", clip=checkpoint[1],
+                     text="profile, side view, hands, blurry, deformed, text, watermark")
+    latent = w.add("EmptyLatentImage", 0, width=512, height=512, batch_size=1)
+    sampled = w.add("KSampler", 1, model=checkpoint[0], positive=positive[0], negative=negative[0],
+                    latent_image=latent[0], seed=42, steps=20, cfg=7.0, sampler_name="euler", scheduler="normal")
+    portrait = w.add("VAEDecode", 1, samples=sampled[0], vae=checkpoint[2])
+    w.add("PreviewImage", 1, images=portrait[0])
+    w.note(1, f"""
+## Generate a portrait, then animate it
+Any image model works: pick your checkpoint in **Load Checkpoint** (`models/checkpoints/`) and keep the
+prompt to one face looking at the camera. The generated picture is cropped, driven by a motion template
+(`models/liveportrait_templates/{TEMPLATE}`) and pasted back.
+""" + MODELS_NOTE)
+    models, detector = _loaders(w, 2)
+    template = _template(w, 2)
+    source = w.add("LPK_CropFaces", 3, detector=detector[0], images=portrait[0])
+    animated = w.add("LPK_Animate", 3, models=models[0], source_image=source[0], driving_motion=template[0])
+    _paste_and_save(w, 4, animated, source, portrait, animated[1])
+    return w
+
+
+def edit_expression() -> Workflow:
+    w = Workflow("edit_expression")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    w.note(0, """
+## Edit the expression of a still portrait
+Move the sliders of **Expression Editor**: the node previews the first frame as you queue, the result
+is pasted back and saved as a picture. Sliders at their neutral value change nothing; *target_eye_ratio*
+and *target_lip_ratio* are off while negative.
+
+**Save Expression** keeps the slider state (JSON) in `models/liveportrait_templates/`, for
+**Load Expression** or the Keyframe Timeline.
+""" + MODELS_NOTE)
+    crop, source = _source(w, 2, models, detector, portrait)
+    edited = w.add("LPK_ExpressionEditor", 3, models=models[0], source=source[0], smile=0.8, yaw=8.0, eyebrow=10.0)
+    w.add("LPK_SaveExpression", 3, expression=edited[1], filename_prefix="liveportrait/expression")
+    frames = _render(w, 4, models, edited)
+    pasted = w.add("LPK_PasteBack", 4, frames=frames[0], crop=crop[1], original=portrait[0])
+    w.add("SaveImage", 5, images=pasted[0], filename_prefix="liveportrait/edited")
+    return w
+
+
+def keyframe_timeline() -> Workflow:
+    w = Workflow("keyframe_timeline")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    w.note(0, """
+## Animate a still portrait from keyframes, without a driving video
+**Keyframe Timeline** takes a JSON list: each keyframe a *frame* number, optional *easing* to the next
+one (linear, ease_in, ease_out, ease_in_out, ...) and Expression Editor slider values (unset = neutral).
+*frame_count* 0 ends at the last keyframe; *fps* sets the video's rate.
+""" + MODELS_NOTE)
+    crop, source = _source(w, 2, models, detector, portrait)
+    timeline = w.add("LPK_KeyframeTimeline", 3, models=models[0], source=source[0])
+    frames = _render(w, 4, models, timeline)
+    _paste_and_save(w, 5, frames, crop, portrait, frames[1])
+    return w
+
+
+def long_video_to_file() -> Workflow:
+    w = Workflow("long_video_to_file")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    w.note(0, """
+## Long driving videos, straight to a file
+**Render to Video File** decodes the driving video in chunks and writes each rendered, pasted-back
+chunk before the next: memory stays flat however long the clip. The driving video is picked in the
+node itself (ComfyUI's `input/`); sound and frame rate are kept. *max_frames* > 0 animates only the
+first frames. The .mp4 lands in `output/liveportrait/`.
+""" + MODELS_NOTE)
+    crop, source = _source(w, 2, models, detector, portrait)
+    w.add("LPK_RenderToFile", 3, models=models[0], source=source[0], driving_video=DRIVING, crop=crop[1],
+          original=portrait[0], detector=detector[0], filename_prefix="liveportrait/long")
+    return w
+
+
+WORKFLOWS: list[Callable[[], Workflow]] = [
+    animate_driving_video, animate_motion_template, step_by_step, text_to_image_animate, edit_expression,
+    keyframe_timeline, long_video_to_file,
+]

@@ -1,0 +1,49 @@
+"""What the README promises beyond the first command: its node table is the nodes' schemas, and the Python
+client scripts/queue_workflow.py queues, waits over the websocket and downloads (against the test server)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.comfy_server import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+import node_table  # noqa: E402
+
+CLIENT = REPO / "scripts" / "queue_workflow.py"
+# a cheap core-only workflow: the client is generic
+WORKFLOW = {"1": {"class_type": "LoadImage", "inputs": {"image": "none.png"}, "_meta": {"title": "Picture"}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}, "_meta": {"title": "Save"}}}
+
+
+def test_readme_node_table_is_generated_from_the_schemas(comfy_server):
+    readme = (REPO / "README.md").read_text()
+    assert node_table.with_table(readme, node_table.table(comfy_server.object_info())) == readme, \
+        "run: .venv/bin/python scripts/node_table.py"
+
+
+def client(server, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    workflow = tmp_path / "workflow.json"
+    workflow.write_text(json.dumps(WORKFLOW))
+    return subprocess.run([sys.executable, str(CLIENT), str(workflow), "--server", server.url, "--out", str(tmp_path / "out"),
+                           *args], capture_output=True, text=True, timeout=300)
+
+
+def test_client_uploads_sets_queues_and_downloads(comfy_server, tmp_path, assets_dir):
+    picture = assets_dir / "source" / "s42.jpg"
+    proc = client(comfy_server, tmp_path, "--upload", f"Picture.image={picture}", "--set", "2.filename_prefix=client/ok")
+    assert proc.returncode == 0, proc.stderr
+    (saved,) = map(Path, proc.stdout.split())
+    assert saved.parent == tmp_path / "out" / "client" and saved.name.startswith("ok_")
+    with Image.open(saved) as image, Image.open(picture) as original:
+        assert image.size == original.size
+
+
+def test_client_reports_a_refused_workflow(comfy_server, tmp_path):
+    proc = client(comfy_server, tmp_path, "--set", "Picture.image=missing.png")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "refused" in proc.stderr and "missing.png" in proc.stderr
