@@ -32,11 +32,14 @@ class AnimatedFace:
         and nothing is pasted back).
     motion: its own motion in the S source frames (``x_s`` per frame), from :func:`~.source_motion.source_motions`.
     keypoints: (L, 21, 3) driving keypoints, one per output frame.
+    feature: a still source's feature volume (1, 32, 16, 64, 64) when it is already extracted (e.g. from
+        an edited crop); None extracts it from the pictures. Ignored for a source video.
     """
 
     track: CropTrack | None
     motion: MotionSequence
     keypoints: Tensor
+    feature: Tensor | None = None
 
     def found(self, index: Sequence[int]) -> Tensor:
         """(n,) bool: whether the face is in the source frames ``index``."""
@@ -72,7 +75,8 @@ class _FaceRenderer:
             return self._still
         pictures, index = (pictures[:1], index[:1]) if still else (pictures, index)
         track = None if self.face.track is None else self.face.track.select(index)
-        feature = self.engine.appearance(face_inputs(pictures, track))
+        given = self.face.feature if still else None
+        feature = given if given is not None else self.engine.appearance(face_inputs(pictures, track))
         mask = None if track is None else warp_mask(self.template, track.crop_to_original, self.hw)
         if still:
             self._still = (feature, mask)

@@ -1,6 +1,7 @@
 """The pictures that faces are animated in: one still image, or the frames of a source video.
 
-Video frames are decoded on demand and never all held: :meth:`SourceFrames.chunks` streams them in
+Frames already in memory (a ComfyUI IMAGE batch) are indexed directly. Video files are decoded on
+demand and never all held: :meth:`SourceFrames.chunks` streams them in
 order, :meth:`SourceFrames.read` returns any frames by index (going forward continues decoding; going
 back, as a looped or ping-ponged source does, decodes again from the start).
 """
@@ -15,11 +16,14 @@ from .media import iter_video_frames, probe_video, read_image
 
 
 class SourceFrames:
-    """uint8 (H, W, 3) RGB source pictures by index; ``count`` frames, ``fps`` None for a still image."""
+    """uint8 (H, W, 3) RGB source pictures by index; ``count`` frames, ``fps`` None unless read from a video file.
 
-    def __init__(self, path: Path, still: np.ndarray | None, count: int, fps: float | None, size: tuple[int, int]):
+    held: all frames in memory, uint8 (count, H, W, 3); None for a video file decoded on demand.
+    """
+
+    def __init__(self, path: Path, held: np.ndarray | None, count: int, fps: float | None, size: tuple[int, int]):
         self.path, self.count, self.fps, self.size = path, count, fps, size  # size: (height, width)
-        self._still = still
+        self._held = held
         self._decoded: Iterator[np.ndarray] | None = None
         self._position = 0  # index of the next frame self._decoded yields
         self._recent: dict[int, np.ndarray] = {}
@@ -27,7 +31,12 @@ class SourceFrames:
     @classmethod
     def image(cls, path: str | Path) -> "SourceFrames":
         rgb = read_image(path)
-        return cls(Path(path), rgb, 1, None, rgb.shape[:2])
+        return cls(Path(path), rgb[None], 1, None, rgb.shape[:2])
+
+    @classmethod
+    def in_memory(cls, frames: np.ndarray, name: str = "the source frames") -> "SourceFrames":
+        """uint8 (n, H, W, 3) frames already decoded (one frame is a still picture); ``name`` names them in errors."""
+        return cls(Path(name), frames, frames.shape[0], None, frames.shape[1:3])
 
     @classmethod
     def video(cls, path: str | Path, limit: int | None = None) -> "SourceFrames":
@@ -38,22 +47,25 @@ class SourceFrames:
 
     @property
     def is_video(self) -> bool:
-        return self._still is None
+        """Whether the pictures are frames of a video (each with its own face pose), not one still picture."""
+        return self._held is None or self.count > 1
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
         """All frames in order as uint8 (n, H, W, 3) chunks of at most ``size``."""
-        if self._still is not None:
-            yield self._still[None]
+        if self._held is not None:
+            yield from (self._held[start:start + size] for start in range(0, self.count, size))
             return
         yield from iter_video_frames(self.path, chunk=size, limit=self.count)
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
         """uint8 (len(indices), H, W, 3): the frames at ``indices`` (repeats allowed)."""
-        if self._still is not None:
-            return np.broadcast_to(self._still, (len(indices), *self._still.shape))
+        if self._held is not None and self.count == 1:
+            return np.broadcast_to(self._held, (len(indices), *self._held.shape[1:]))
         if any(not 0 <= i < self.count for i in indices):
             raise IndexError(f"frame indices {min(indices)}..{max(indices)} are out of range for the "
                              f"{self.count} frame(s) of {self.path}")
+        if self._held is not None:
+            return self._held[list(indices)]
         wanted = sorted(set(indices))
         frames = {i: self._recent[i] for i in wanted if i in self._recent}
         missing = [i for i in wanted if i not in frames]

@@ -1,8 +1,9 @@
-"""A driven face straight into a video file: render a chunk, paste it back, encode it, drop it.
+"""Animated faces straight into a video file: render a chunk, paste it back, encode it, drop it.
 
 Memory is bounded by the chunk whatever the number of frames: the driving motion is small (a few hundred
-bytes a frame, see ``driving_input.load_driving``, which decodes the driving video in chunks), and each
-rendered chunk is pasted into the still source picture and handed to the encoder before the next one is
+bytes a frame, see ``driving_input.load_driving``, which decodes the driving video in chunks), source
+video frames are decoded chunk by chunk (``source_frames``), and each rendered chunk is pasted back by
+``compositing.render_faces`` (the one compositing path) and handed to the encoder before the next one is
 rendered. On an exception (an interrupt raised by ``on_progress``) the frames written so far are finished
 into a playable file (see ``media.VideoWriter``) and the exception propagates; callers that do not want a
 partial file remove it.
@@ -11,51 +12,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from torch import Tensor
 
+from .animation import Animation
 from .cli_support import write_frames
+from .compositing import AnimatedFace
 from .engine import LivePortraitEngine, SourceState
-from .faces import paste_back, paste_mask, warp_mask
+from .faces import CropTrack
 from .faces.pasteback import DEFAULT_FEATHER
 from .render import ProgressHook, to_uint8
+from .source_frames import SourceFrames
 
 
 @dataclass(frozen=True)
 class PasteTarget:
     """The still picture the source face was cropped from, and where: each render is pasted back into it.
 
-    picture: uint8 (H, W, 3). crop_to_original: (1, 3, 3) ``M_c2o`` of the crop. dsize: the crop's size.
+    picture: uint8 (H, W, 3). track: the crop of that one picture (one frame).
     """
 
     picture: np.ndarray
-    crop_to_original: Tensor
-    dsize: int = 512
+    track: CropTrack
     feather: float = DEFAULT_FEATHER
 
 
-def composite(renders: Iterator[Tensor], target: PasteTarget | None) -> Iterator[Tensor]:
-    """uint8 (n, H, W, 3) chunks: the float renders pasted into ``target``'s picture, or as they are (None)."""
-    if target is None:
-        yield from (to_uint8(chunk) for chunk in renders)
-        return
-    mask = warp_mask(paste_mask(target.dsize, target.feather), target.crop_to_original, target.picture.shape[:2])
-    for chunk in renders:
-        yield paste_back(chunk, target.crop_to_original, target.picture[None], mask)
+def animation_to_video(animation: Animation, out: str | Path, *, feather: float = DEFAULT_FEATHER,
+                       audio_from: str | Path | None = None, chunk_size: int | None = None,
+                       on_progress: ProgressHook | None = None) -> int:
+    """Write the planned ``animation`` (faces pasted back into a still or a source video) to ``out``; returns
+    the frame count.
+
+    Args:
+        audio_from: a media file whose first audio track is kept (trimmed to the video), e.g. the source video.
+        chunk_size: output frames per chunk (None: what fits, see ``render.auto_chunk_size``).
+        on_progress: ``(done, total)`` after each chunk; may raise to stop (the file keeps the frames so far).
+    """
+    chunks = animation.render(chunk_size, feather, on_progress=on_progress)
+    return write_frames(Path(out), (c.frames for c in chunks), animation.fps, None if audio_from is None else Path(audio_from))
 
 
 def render_to_video(engine: LivePortraitEngine, source: SourceState, keypoints: Tensor, out: str | Path, fps: float, *,
                     paste: PasteTarget | None = None, audio_from: str | Path | None = None, chunk_size: int | None = None,
                     on_progress: ProgressHook | None = None) -> int:
-    """Render ``source`` at the (N, 21, 3) ``keypoints`` into the video ``out`` (.mp4) chunk by chunk; returns N.
+    """Render the still ``source`` at the (N, 21, 3) ``keypoints`` into the video ``out`` (.mp4) chunk by chunk; returns N.
 
     Args:
         paste: paste every frame back into this picture; None writes the 512x512 renders.
-        audio_from: a media file whose first audio track is kept (trimmed to the video), e.g. the driving video.
-        chunk_size: frames rendered per batch (None: what fits, see ``render.auto_chunk_size``).
-        on_progress: ``(done, N)`` after each chunk; may raise to stop (the file keeps the frames so far).
+        audio_from, chunk_size, on_progress: as for :func:`animation_to_video`.
     """
-    renders = engine.render(source, keypoints, chunk_size, on_progress)
-    return write_frames(Path(out), composite(renders, paste), fps, None if audio_from is None else Path(audio_from))
+    if paste is None:
+        renders = engine.render(source, keypoints, chunk_size, on_progress)
+        return write_frames(Path(out), (to_uint8(c) for c in renders), fps, None if audio_from is None else Path(audio_from))
+    face = AnimatedFace(paste.track, source.motion, keypoints, feature=source.feature)
+    animation = Animation(engine, SourceFrames.in_memory(paste.picture[None]), [face], [0] * len(keypoints), fps)
+    return animation_to_video(animation, out, feather=paste.feather, audio_from=audio_from, chunk_size=chunk_size,
+                              on_progress=on_progress)

@@ -1,32 +1,37 @@
 """Node: the official source crop of the face(s) to animate, for Extract Appearance and Paste Back."""
 from __future__ import annotations
 
-from dataclasses import fields, replace
 from functools import partial
 
 import torch
 from torch import Tensor
 
-from ..liveportrait_core.faces import (SOURCE_CROP, CropParams, CropTrack, FaceDetections, FaceDetector, track_source_frames,
+from ..liveportrait_core.faces import (SOURCE_CROP, CropParams, CropTrack, FaceDetections, FaceDetector, NoFaceError,
                                        track_source_image)
-from ..liveportrait_core.faces.crop import MISSING_FACE
+from ..liveportrait_core.faces.crop import MISSING_FACE, MissingFace
+from ..liveportrait_core.faces.face_tracks import face_tracks
 from .choices import check_choices
 from .comfy import io
-from .cropping import crop_faces
+from .cropping import concat_tracks, crop_faces
 from .sockets import CATEGORY, Crop, Detector
 
 FRAMES = ("images", "video")
 
 
-def _concat(tracks: list[CropTrack]) -> CropTrack:
-    """One track of the tracks' frames in order."""
-    tensors = [f.name for f in fields(CropTrack) if isinstance(getattr(tracks[0], f.name), Tensor)]
-    return replace(tracks[0], **{name: torch.cat([getattr(t, name) for t in tracks]) for name in tensors})
-
-
 def _track_images(detections: list[FaceDetections], params: CropParams, face: int) -> CropTrack:
     """Every image cropped on its own, as the official source-image crop."""
-    return _concat([track_source_image(d, params, face, f"image {i} of the batch") for i, d in enumerate(detections)])
+    return concat_tracks([track_source_image(d, params, face, f"image {i} of the batch") for i, d in enumerate(detections)])
+
+
+def _track_video(detections: list[FaceDetections], params: CropParams, face: int, on_missing: MissingFace) -> CropTrack:
+    """Video frames: face ``face`` followed through the frames by position, so that it stays the same person
+    when faces move or change size (0 is the largest face of the first frame that shows faces)."""
+    (track,) = face_tracks(detections, face, params, where="the video")
+    missing = torch.nonzero(~track.found).flatten().tolist()
+    if missing and on_missing == "fail":
+        raise NoFaceError(f"face {face} is not found in frame {missing[0]} of the video; set on_missing_face to "
+                          "'skip' to keep such frames as they are")
+    return track
 
 
 class CropFaces(io.ComfyNode):
@@ -45,9 +50,11 @@ class CropFaces(io.ComfyNode):
                 Detector.Input("detector", tooltip="From Load Face Detector."),
                 io.Image.Input("images", tooltip="The source portrait(s), uncropped."),
                 io.Combo.Input("frames", options=list(FRAMES), default="images",
-                               tooltip="images: crop every image on its own; video: the images are video frames, cropped "
-                                       "per frame with the crop smoothed over time so it does not jitter."),
-                io.Int.Input("face", default=0, min=0, max=63, tooltip="Which face: 0 is the largest, 1 the next ..."),
+                               tooltip="images: crop every image on its own; video: the images are video frames, the face "
+                                       "followed from frame to frame by position and its crop smoothed over time."),
+                io.Int.Input("face", default=0, min=0, max=63,
+                             tooltip="Which face: 0 is the largest, 1 the next ... In video mode the faces of the first "
+                                     "frame that shows any, each then followed by position (face 1 stays face 1)."),
                 io.Float.Input("scale", default=SOURCE_CROP.scale, min=0.5, max=10.0, step=0.05,
                                tooltip="Crop side / face size: larger shows more around the face (official 2.3)."),
                 io.Float.Input("vx_ratio", default=SOURCE_CROP.vx_ratio, min=-1.0, max=1.0, step=0.005,
@@ -75,6 +82,6 @@ class CropFaces(io.ComfyNode):
     def execute(cls, detector: FaceDetector, images: Tensor, frames: str, face: int, scale: float, vx_ratio: float,
                 vy_ratio: float, rotate: bool, on_missing_face: str) -> io.NodeOutput:
         params = CropParams(scale=scale, vx_ratio=vx_ratio, vy_ratio=vy_ratio, rotate=rotate)
-        tracker = (partial(track_source_frames, params=params, face=face, on_missing=on_missing_face)
+        tracker = (partial(_track_video, params=params, face=face, on_missing=on_missing_face)
                    if frames == "video" else partial(_track_images, params=params, face=face))
         return crop_faces("Crop Faces", detector, images, tracker)

@@ -1,7 +1,8 @@
-"""What both crop nodes share: detection over a batch with progress, cutting the crops, the preview."""
+"""What the crop nodes share: detection over a batch with progress, cutting the crops, the preview."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields, replace
 
 import numpy as np
 import torch
@@ -28,11 +29,25 @@ def detect(detector: FaceDetector, frames: Tensor) -> list[FaceDetections]:
     return found
 
 
+def concat_tracks(tracks: list[CropTrack]) -> CropTrack:
+    """One track of the tracks' frames in order."""
+    tensors = [f.name for f in fields(CropTrack) if isinstance(getattr(tracks[0], f.name), Tensor)]
+    return replace(tracks[0], **{name: torch.cat([getattr(t, name) for t in tracks]) for name in tensors})
+
+
 def _preview(crops: Tensor, track: CropTrack) -> ui.PreviewImage:
-    """The first crops that show a face, with their landmarks drawn."""
+    """The first crops that show a face, with their landmarks drawn where the crop has them (box crops do not)."""
     shown = [i for i in range(len(track)) if track.found[i]][:PREVIEWS]
-    drawn = [draw_landmarks(crops[i].numpy(), track.landmarks_crop[i].numpy()) for i in shown]
+    drawn = [draw_landmarks(crops[i].numpy(), track.landmarks_crop[i].numpy())
+             if bool(torch.isfinite(track.landmarks[i]).all()) else crops[i].numpy() for i in shown]
     return ui.PreviewImage(from_uint8(torch.from_numpy(np.stack(drawn))))
+
+
+def cropped(images: Tensor, frames: Tensor, track: CropTrack) -> io.NodeOutput:
+    """The crop nodes' outputs for ``track`` over uint8 ``frames`` of IMAGE ``images``: crops, FaceCrop, preview."""
+    crops = torch.cat([cut_crops(frames[s:s + CHUNK], track.select(slice(s, s + CHUNK))) for s in range(0, len(track), CHUNK)])
+    crop = FaceCrop(track, height=images.shape[1], width=images.shape[2])
+    return io.NodeOutput(from_uint8(crops), crop, ui=_preview(crops, track))
 
 
 def crop_faces(node: str, detector: FaceDetector, images: Tensor, tracker: Tracker) -> io.NodeOutput:
@@ -43,6 +58,4 @@ def crop_faces(node: str, detector: FaceDetector, images: Tensor, tracker: Track
         track = tracker(detect(detector, frames))
     except NoFaceError as err:
         raise NoFaceError(f"{node}: {err} (face detector {detector.name}; try a lower threshold or the other backend)") from None
-    crops = torch.cat([cut_crops(frames[s:s + CHUNK], track.select(slice(s, s + CHUNK))) for s in range(0, len(track), CHUNK)])
-    crop = FaceCrop(track, height=images.shape[1], width=images.shape[2])
-    return io.NodeOutput(from_uint8(crops), crop, ui=_preview(crops, track))
+    return cropped(images, frames, track)

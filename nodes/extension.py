@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from .anchor_motion import AnchorMotion
 from .animate import Animate
+from .animate_source_video import AnimateSourceVideo
 from .blend_motion import BlendMotion
 from .comfy import ComfyExtension, io
 from .crop_driving_faces import CropDrivingFaces
+from .crop_face_box import CropFaceBox
 from .crop_faces import CropFaces
 from .cross_fade_motion import CrossFadeMotion
 from .expression_editor import ExpressionEditor
@@ -34,9 +36,10 @@ from .stitch import Stitch
 from .trim_motion import TrimMotion
 
 NODES: list[type[io.ComfyNode]] = [
-    LoadModels, LoadFaceDetector, CropFaces, CropDrivingFaces, ExtractAppearance, ExtractMotion, LoadMotionTemplate,
+    LoadModels, LoadFaceDetector, CropFaces, CropFaceBox, CropDrivingFaces, ExtractAppearance, ExtractMotion,
+    LoadMotionTemplate,
     SaveMotionTemplate, Retarget, Stitch, Render, PasteBack, Animate,
-    RenderToFile,
+    RenderToFile, AnimateSourceVideo,
     ExpressionEditor, ExpressionFromReference, KeyframeTimeline, SaveExpression, LoadExpression,
     SmoothMotion, RetimeMotion, TrimMotion, LoopMotion, ReverseMotion, AnchorMotion, BlendMotion, CrossFadeMotion,
     ScaleMotionRegions, NeutralizeMotion,

@@ -12,7 +12,8 @@ from .sockets import CATEGORY, Crop, Models, Source
 
 
 def extract_appearance(models: LoadedModels, image: Tensor, crop: FaceCrop | None = None) -> SourceState:
-    """Features and keypoints of one source image (an IMAGE batch of one); eye / lip ratios from ``crop`` when given."""
+    """Features and keypoints of one source image (an IMAGE batch of one); eye / lip ratios from ``crop`` when it
+    has landmarks (without, Retarget says which options need them)."""
     check_image(image, "Extract Appearance: input 'image'")
     if image.shape[0] != 1:
         raise ValueError(f"Extract Appearance animates one source image, but input 'image' holds {image.shape[0]}; "
@@ -21,6 +22,7 @@ def extract_appearance(models: LoadedModels, image: Tensor, crop: FaceCrop | Non
     eye = lip = None
     if crop is not None:
         crop.check_frames("Extract Appearance", "image", image.shape[0])
+    if crop is not None and crop.has_landmarks:
         eye, lip = crop.track.eye_ratio.to(engine.device), crop.track.lip_ratio.to(engine.device)
     return engine.source(network_input(image, engine.device), eye, lip)
 

@@ -23,7 +23,7 @@ def extract_motion(models: LoadedModels, images: Tensor, fps: float, crop: FaceC
         crop.check_frames("Extract Motion", "images", images.shape[0])
     engine = models.ready()
     sequence = engine.motion(network_chunks(images, engine.device), fps)
-    if crop is not None:  # frames without a face take their neighbours' ratios
+    if crop is not None and crop.has_landmarks:  # frames without a face take their neighbours' ratios
         sequence.eye_ratio = fill_gaps(crop.track.eye_ratio, crop.track.found).float().to(engine.device)
         sequence.lip_ratio = fill_gaps(crop.track.lip_ratio, crop.track.found).float().to(engine.device)
     return DrivingMotion(sequence, from_image=images.shape[0] == 1)

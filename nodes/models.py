@@ -13,10 +13,16 @@ from .folders import weights_folder
 
 @dataclass(frozen=True)
 class LoadedModels:
-    """What an ``LPK_MODELS`` socket carries."""
+    """What an ``LPK_MODELS`` socket carries; ``variant`` ("human" or "animals") picks the retargeting pipeline."""
 
     engine: LivePortraitEngine
     patcher: ModelPatcher
+    variant: str = "human"
+
+    @property
+    def animals(self) -> bool:
+        """Whether these are the animal checkpoints (driven by the official animal pipeline)."""
+        return self.variant == "animals"
 
     def ready(self) -> LivePortraitEngine:
         """Put the weights on the compute device via ComfyUI's model management (again after /free) and return the engine."""
@@ -33,4 +39,4 @@ def load_models(variant: str, precision: str, download: bool) -> LoadedModels:
     modules = {f.name: getattr(networks, f.name) for f in fields(networks)}
     container = nn.ModuleDict({name: m for name, m in modules.items() if isinstance(m, nn.Module)})
     patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device())
-    return LoadedModels(engine, patcher)
+    return LoadedModels(engine, patcher, variant)

@@ -23,6 +23,11 @@ class FaceCrop:
     def __len__(self) -> int:
         return len(self.track)
 
+    @property
+    def has_landmarks(self) -> bool:
+        """Whether the crop knows the face's landmarks, hence its eye / lip ratios (box and centre crops do not)."""
+        return bool(self.track.landmarks[self.track.found].isfinite().any())
+
     def check_frames(self, node: str, input_name: str, count: int) -> None:
         """Raise unless this crop describes exactly ``count`` frames (it is only valid for the frames it was made from)."""
         if len(self) != count:

@@ -5,13 +5,25 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..liveportrait_core.render import to_uint8
+from ..liveportrait_core.render import ProgressHook, to_uint8
 from .comfy import ProgressBar, io, model_management
 from .images import to_image
 from .models import LoadedModels
 from .payloads import DrivenKeypoints
 from .sockets import CATEGORY, Keypoints, Models
 
+
+def progress_hook(total: int) -> ProgressHook:
+    """A core ``on_progress`` for ``total`` frames: moves a ProgressBar once per finished frame (a chunk brings
+    several) and stops with ComfyUI's interrupt between chunks when Cancel was pressed."""
+    bar = ProgressBar(total)
+
+    def progress(done: int, total: int) -> None:
+        for i in range(bar.current + 1, done + 1):
+            bar.update_absolute(i, total)
+        model_management.throw_exception_if_processing_interrupted()
+
+    return progress
 
 
 def chunk_input() -> io.Int.Input:

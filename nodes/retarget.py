@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..liveportrait_core.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions, driven_keypoints
 from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.retargeting import unstitched_keypoints
+from .animal_retarget import animal_retarget
 from .choices import check_choices
 from .comfy import io
 from .models import LoadedModels
@@ -52,8 +53,9 @@ def _check_ratios(source: SourceState, motion: DrivingMotion, options: DrivingOp
     for option, part, on in wanted:
         if on and getattr(source.motion, f"{part}_ratio") is None:
             raise ValueError(f"Retarget: {option} needs the source's {part}-open ratio, which comes from face "
-                             "landmarks, and input 'source' has none; connect the crop output of Crop Faces to Extract "
-                             "Appearance's 'crop' input, or turn the option off")
+                             "landmarks, and input 'source' has none (crops from Crop Face from Box have no landmarks); "
+                             "connect the crop output of Crop Faces to Extract Appearance's 'crop' input, or turn the "
+                             "option off")
         if on and option != "normalize_lip" and getattr(motion.sequence, f"{part}_ratio") is None:
             raise ValueError(f"Retarget: {option} needs a {part}-open ratio for every driving frame, and input 'motion' "
                              "has none; connect the crop output of Crop Driving Faces to Extract Motion's 'crop' input "
@@ -61,7 +63,9 @@ def _check_ratios(source: SourceState, motion: DrivingMotion, options: DrivingOp
 
 
 def retarget(models: LoadedModels, source: SourceState, motion: DrivingMotion, options: DrivingOptions) -> DrivenKeypoints:
-    """Driven keypoints for every frame of ``motion``, before stitching."""
+    """Driven keypoints for every frame of ``motion``, before stitching (the animal pipeline for animal models)."""
+    if models.animals:
+        return animal_retarget(models, source, motion, options)
     _check_ratios(source, motion, options)
     engine = models.ready()
     driving = motion.sequence.to(engine.device)
@@ -85,7 +89,9 @@ class Retarget(io.ComfyNode):
             category=CATEGORY,
             description="Moves the source's keypoints by the driving motion with the official options (relative or "
                         "absolute motion, region, multiplier, eye/lip retargeting, lip normalisation). Follow it with "
-                        "Stitch to keep the shoulders in place, then Render.",
+                        "Stitch to keep the shoulders in place, then Render. With the animals models it runs the "
+                        "official animal pipeline, where only driving_multiplier applies (the other options must stay "
+                        "at their defaults) and Stitch is usually bypassed.",
             inputs=[
                 Models.Input("models", tooltip="From Load LivePortrait Models."),
                 Source.Input("source", tooltip="From Extract Appearance."),

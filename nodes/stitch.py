@@ -26,7 +26,8 @@ class Stitch(io.ComfyNode):
             display_name="Stitch (LivePortrait)",
             category=CATEGORY,
             description="Applies the stitching network (official default: on), which keeps the face aligned with the "
-                        "rest of the picture, as needed for pasting back. Bypass it to render without stitching.",
+                        "rest of the picture, as needed for pasting back. Bypass it to render without stitching; for "
+                        "animals bypassing it is the official recommendation (the animal pipeline has stitching off).",
             inputs=[
                 Models.Input("models", tooltip="From Load LivePortrait Models."),
                 Keypoints.Input("keypoints", tooltip="From Retarget."),

@@ -1,4 +1,5 @@
-"""Write the README's table of nodes from the nodes' own schemas (``/object_info``), between its markers.
+"""Write the README's generated tables between their markers: the nodes (from their schemas, ``/object_info``)
+and the expression sliders (from :func:`liveportrait_core.expression_editor.slider_table`).
 
 usage: python scripts/node_table.py [--server URL] [--check]
 """
@@ -14,8 +15,10 @@ sys.path.insert(0, str(SCRIPTS))
 
 from build_workflows import REPO, schemas_from  # noqa: E402
 
+sys.path.insert(0, str(REPO))
+from liveportrait_core.expression_editor import slider_table  # noqa: E402
+
 README = REPO / "README.md"
-START, END = "<!-- node-table:start -->", "<!-- node-table:end -->"
 PREFIX = "LPK_"
 
 
@@ -35,13 +38,20 @@ def table(schemas: dict[str, dict]) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0].replace("|", "\\|")
+    """Up to the first full stop that ends a sentence (not one of "e.g." or "...")."""
+    return re.split(r"(?<![.]{2})(?<!e\.g)\.\s+(?=[A-Z])", text.strip(), maxsplit=1)[0].rstrip(".").replace("|", "\\|") + "."
 
 
-def with_table(readme: str, rows: str) -> str:
-    """``readme`` with the text between the markers replaced by ``rows``."""
-    start, end = readme.index(START) + len(START), readme.index(END)
+def with_table(readme: str, rows: str, name: str = "node-table") -> str:
+    """``readme`` with the text between the ``<!-- name:start -->`` and ``<!-- name:end -->`` markers replaced by ``rows``."""
+    start_marker, end_marker = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    start, end = readme.index(start_marker) + len(start_marker), readme.index(end_marker)
     return f"{readme[:start]}\n{rows}\n{readme[end:]}"
+
+
+def with_tables(readme: str, schemas: dict[str, dict]) -> str:
+    """``readme`` with both generated tables up to date."""
+    return with_table(with_table(readme, table(schemas)), slider_table(), "slider-table")
 
 
 def main() -> int:
@@ -50,11 +60,11 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only report whether the README is out of date (exit 1)")
     args = parser.parse_args()
     with schemas_from(args.server) as schemas:
-        text = with_table(README.read_text(), table(schemas))
+        text = with_tables(README.read_text(), schemas)
     if text == README.read_text():
         return 0
     if args.check:
-        print("README.md: the node table is out of date; run scripts/node_table.py")
+        print("README.md: the node or slider table is out of date; run scripts/node_table.py")
         return 1
     README.write_text(text)
     print(README)

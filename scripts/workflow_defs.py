@@ -1,7 +1,9 @@
 """The shipped example workflows, each described once (scripts/build_workflows.py writes both formats).
 
 Inputs are placeholders the notes tell users to replace: ``portrait.jpg`` and ``driving.mp4`` in
-ComfyUI's input folder, ``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``.
+ComfyUI's input folder (``two_faces.jpg`` and ``animal.jpg`` for the two-face and animal workflows,
+``source.mp4`` for the source-video edit),
+``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``.
 """
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from collections.abc import Callable
 from workflow_graph import Node, Workflow
 
 PORTRAIT, DRIVING, TEMPLATE = "portrait.jpg", "driving.mp4", "d5.pkl"
+TWO_FACES, ANIMAL = "two_faces.jpg", "animal.jpg"  # a picture with two faces; a cat or dog
+SOURCE_VIDEO = "source.mp4"  # a video of a face to edit, with sound
+ANIMAL_BOX = {"x": 150, "y": 170, "w": 220, "h": 220}  # the dog's face in the official example s33.jpg
 ALL_FRAMES = 4096  # ImageFromBatch's largest length
 
 MODELS_NOTE = """
@@ -54,6 +59,15 @@ def _render(w: Workflow, column: int, models: Node, keypoints: Node) -> Node:
     """Stitch -> Render."""
     stitched = w.add("LPK_Stitch", column, models=models[0], keypoints=keypoints[0])
     return w.add("LPK_Render", column, models=models[0], keypoints=stitched[0])
+
+
+def _face_frames(w: Workflow, column: int, models: Node, detector: Node, picture: Node, face: int,
+                 motion: Node) -> tuple[Node, Node]:
+    """(crop, rendered frames) of face ``face``: Crop Faces -> Extract Appearance -> Retarget -> Stitch -> Render."""
+    crop = w.add("LPK_CropFaces", column, f"Crop face {face}", detector=detector[0], images=picture[0], face=face)
+    source = w.add("LPK_ExtractAppearance", column, models=models[0], image=crop[0], crop=crop[1])
+    keypoints = w.add("LPK_Retarget", column + 1, models=models[0], source=source[0], motion=motion[0])
+    return crop, _render(w, column + 1, models, keypoints)
 
 
 def _paste_and_save(w: Workflow, column: int, frames: Node, crop: Node, portrait: Node, fps, audio=None) -> None:
@@ -216,7 +230,83 @@ first frames. The .mp4 lands in `output/liveportrait/`.
     return w
 
 
+def two_faces() -> Workflow:
+    w = Workflow("two_faces")
+    picture = w.add("LoadImage", 0, "Picture with two faces", image=TWO_FACES)
+    models, detector = _loaders(w)
+    driving, components = _driving_video(w, detector)
+    w.note(0, f"""
+## Two faces, two drivers
+Face 0 (the largest) follows the driving video, face 1 the motion template `{TEMPLATE}`. Each face has
+its own chain, crop -> appearance -> retarget -> stitch -> render -> paste back, and the second
+**Paste Back** pastes into the first one's frames, so both faces move in one video.
+
+* **Picture with two faces**: pick your picture; set *face* in **Crop face 0 / 1** to choose faces.
+* Another driver: connect any motion (Extract Motion, Load Motion Template) to either **Retarget**.
+* More faces: copy a face's chain and paste into the last Paste Back's images.
+* The video is as long as the shorter driver; *frame_policy* loop on the second Paste Back loops it.
+""" + MODELS_NOTE)
+    video_motion = w.add("LPK_ExtractMotion", 3, models=models[0], images=driving[0], fps=components[2], crop=driving[1])
+    crop_a, frames_a = _face_frames(w, 4, models, detector, picture, 0, video_motion)
+    first = w.add("LPK_PasteBack", 6, "Paste back face 0", frames=frames_a[0], crop=crop_a[1], original=picture[0])
+    crop_b, frames_b = _face_frames(w, 4, models, detector, picture, 1, _template(w, 3))
+    _paste_and_save(w, 6, frames_b, crop_b, first, components[2], components[1])
+    return w
+
+
+def animal_from_box() -> Workflow:
+    w = Workflow("animal_from_box")
+    picture = w.add("LoadImage", 0, "Animal picture", image=ANIMAL)
+    models = w.add("LPK_LoadModels", 1, variant="animals")
+    template = _template(w, 1)
+    w.note(0, """
+## Animate a cat or dog from a face box
+No face detector here: **Face box** crops around the box typed into *x*, *y* (top-left corner) and
+*w*, *h* (size), in pixels of your picture (these values fit the dog of LivePortrait's example
+`s33.jpg`). Instead, connect a MASK of the face, a detector's SEGS (Impact Pack) or a BBOX, or set
+*mode* to center for a picture that is mostly face.
+
+**Load LivePortrait Models** loads the animals weights (`liveportrait_animals/` in
+`models/liveportrait/`, downloaded on first use). Retarget then runs the official animal pipeline: only
+*driving_multiplier* applies (the official example uses 1.75). Stitch is left out, as the official
+animal pipeline recommends; the crop has no landmarks, so eye / lip retargeting are unavailable.
+""")
+    crop = w.add("LPK_CropFaceBox", 2, "Face box", images=picture[0], **ANIMAL_BOX)
+    source = w.add("LPK_ExtractAppearance", 2, models=models[0], image=crop[0], crop=crop[1])
+    keypoints = w.add("LPK_Retarget", 3, models=models[0], source=source[0], motion=template[0])
+    frames = w.add("LPK_Render", 3, models=models[0], keypoints=keypoints[0])
+    _paste_and_save(w, 4, frames, crop, picture, frames[1])
+    return w
+
+
+def source_video_edit() -> Workflow:
+    w = Workflow("source_video_edit")
+    video = w.add("LoadVideo", 0, "Source video", file=SOURCE_VIDEO)
+    components = w.add("GetVideoComponents", 0, video=video[0])
+    frames = w.add("ImageFromBatch", 0, "First source frames", image=components[0], batch_index=0, length=ALL_FRAMES)
+    models, detector = _loaders(w)
+    template = _template(w, 1)
+    w.note(0, f"""
+## Edit the expression of a source video (video-to-video)
+The face in every frame of **Source video** keeps its own head motion and gets the expression of the
+motion template (`models/liveportrait_templates/{TEMPLATE}`); the frames are pasted back and saved with
+the source's frame rate and sound. For a driving video instead, feed **Extract Motion** into *motion*.
+
+* **First source frames**: lower *length* to try a few frames (4096 = the whole video).
+* **Animate Source Video**: *frame_policy* loop / ping-pong runs a short template over the whole video
+  (shortest, the official choice, stops with the shorter); *smooth_variance* smooths the transferred
+  motion; *eye_hold* keeps the eyes as open as in the first frame.
+* Frames without the face are kept as they are; its *missing_frames* output lists them (connect a
+  **Preview Any** node to see the list).
+""" + MODELS_NOTE)
+    crop = w.add("LPK_CropFaces", 2, detector=detector[0], images=frames[0], frames="video", on_missing_face="skip")
+    edited = w.add("LPK_AnimateSourceVideo", 3, models=models[0], images=frames[0], crop=crop[1], motion=template[0])
+    video_out = w.add("CreateVideo", 4, images=edited[0], fps=components[2], audio=components[1])
+    w.add("SaveVideo", 4, video=video_out[0], filename_prefix="liveportrait/edited_video")
+    return w
+
+
 WORKFLOWS: list[Callable[[], Workflow]] = [
     animate_driving_video, animate_motion_template, step_by_step, text_to_image_animate, edit_expression,
-    keyframe_timeline, long_video_to_file,
+    keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit,
 ]

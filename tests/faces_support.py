@@ -54,6 +54,15 @@ def face_models() -> Path:
 
 
 @pytest.fixture(scope="session")
+def server_face_models(comfy_server, face_models) -> Path:
+    """The test server's ``models/liveportrait/mediapipe``, linked to the cached MediaPipe model once per session."""
+    link = comfy_server.base / "models" / "liveportrait" / "mediapipe"
+    if not link.exists():
+        link.symlink_to(face_models / "mediapipe")
+    return link
+
+
+@pytest.fixture(scope="session")
 def mediapipe_detector(face_models):
     from liveportrait_core.faces.mediapipe_detector import MediaPipeDetector
 

@@ -11,15 +11,14 @@ import pytest
 from PIL import Image
 
 from tests.comfy_server import REPO, image_outputs
-from tests.faces_support import face_models  # noqa: F401  (fixture)
+from tests.faces_support import face_models, server_face_models  # noqa: F401  (fixtures)
 from tests.lp_prompts import DEFAULT_OPTIONS, Graph, models
 
 PORTRAIT, DRIVING, VIDEO = "s6.jpg", "driving_s0.png", "d18.mp4"
 
 
 @pytest.fixture(scope="module")
-def inputs(comfy_server, face_models, assets_dir, conformance_dir):  # noqa: F811
-    (comfy_server.base / "models" / "liveportrait" / "mediapipe").symlink_to(face_models / "mediapipe")
+def inputs(comfy_server, server_face_models, assets_dir, conformance_dir):  # noqa: F811
     shutil.copy(assets_dir / "source" / PORTRAIT, comfy_server.base / "input" / PORTRAIT)
     shutil.copy(assets_dir / "driving" / VIDEO, comfy_server.base / "input" / VIDEO)
     shutil.copy(conformance_dir / DRIVING, comfy_server.base / "input" / DRIVING)
@@ -82,14 +81,14 @@ def test_paste_back_pairs_frames_by_policy(comfy_server, inputs, policy, count):
 
 
 def test_paste_back_refuses_a_crop_of_other_frames(comfy_server, inputs):
-    g = Graph()
-    one = crop(g, portraits(g, 1))
-    pasted = g.add("LPK_PasteBack", frames=(one, 0), crop=(one, 1), original=portraits(g, 2), feather=16.0,
+    g = Graph()  # a crop of one still picture fits any frames of its size; a crop of several frames only those
+    two = crop(g, portraits(g, 2))
+    pasted = g.add("LPK_PasteBack", frames=(two, 0), crop=(two, 1), original=portraits(g, 3), feather=16.0,
                    frame_policy="loop")
     g.add("PreviewImage", images=(pasted, 0))
     run = comfy_server.run(g.prompt)
     assert run.status == "error" and run.error["node_id"] == pasted
-    assert "input 'crop' describes 1 frame(s) but input 'original' holds 2" in run.error["exception_message"]
+    assert "input 'crop' describes 2 frame(s) but input 'original' holds 3" in run.error["exception_message"]
     comfy_server.get("/system_stats")
 
 

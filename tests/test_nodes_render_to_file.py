@@ -10,7 +10,7 @@ import av
 import pytest
 
 from tests.comfy_server import video_output
-from tests.faces_support import face_models  # noqa: F401  (fixture)
+from tests.faces_support import face_models, server_face_models  # noqa: F401  (fixtures)
 from tests.lp_prompts import DEFAULT_OPTIONS, Graph, models
 
 PORTRAIT, SOURCE, VIDEO = "s6.jpg", "source_s6.png", "d18.mp4"  # d18: 480x480 face crops at 30 fps, with AAC sound
@@ -28,8 +28,7 @@ def render_to_file(g: Graph, m, source: str, prefix: str, max_frames: int, chunk
                  feather=16.0, chunk_size=chunk_size, max_frames=max_frames, filename_prefix=prefix, **links)
 
 
-def test_streams_a_pasted_back_clip_with_the_driving_audio(comfy_server, inputs, face_models, tmp_path):  # noqa: F811
-    (comfy_server.base / "models" / "liveportrait" / "mediapipe").symlink_to(face_models / "mediapipe")
+def test_streams_a_pasted_back_clip_with_the_driving_audio(comfy_server, inputs, server_face_models, tmp_path):  # noqa: F811
     frames = 3
     g = Graph()
     m = (models(g), 0)

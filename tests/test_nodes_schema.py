@@ -6,15 +6,17 @@ import re
 import pytest
 
 NODES = {
-    "LPK_LoadModels", "LPK_LoadFaceDetector", "LPK_CropFaces", "LPK_CropDrivingFaces", "LPK_ExtractAppearance",
+    "LPK_LoadModels", "LPK_LoadFaceDetector", "LPK_CropFaces", "LPK_CropFaceBox", "LPK_CropDrivingFaces",
+    "LPK_ExtractAppearance",
     "LPK_ExtractMotion", "LPK_LoadMotionTemplate", "LPK_SaveMotionTemplate", "LPK_Retarget", "LPK_Stitch", "LPK_Render",
-    "LPK_PasteBack", "LPK_Animate", "LPK_RenderToFile",
+    "LPK_PasteBack", "LPK_Animate", "LPK_RenderToFile", "LPK_AnimateSourceVideo",
     "LPK_ExpressionEditor", "LPK_ExpressionFromReference", "LPK_KeyframeTimeline", "LPK_SaveExpression",
     "LPK_LoadExpression", "LPK_SmoothMotion", "LPK_RetimeMotion", "LPK_TrimMotion", "LPK_LoopMotion",
     "LPK_ReverseMotion", "LPK_AnchorMotion", "LPK_BlendMotion", "LPK_CrossFadeMotion", "LPK_ScaleMotionRegions",
     "LPK_NeutralizeMotion",
 }
 OUR_TYPES = {"LPK_MODELS", "LPK_SOURCE", "LPK_MOTION", "LPK_KEYPOINTS", "LPK_CROP", "LPK_DETECTOR", "LPK_EXPRESSION"}
+OTHER_PACKS_TYPES = {"SEGS", "BBOX"}  # accepted by Crop Face from Box: Impact Pack detections, other packs' boxes
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,8 @@ def test_custom_types_carry_the_pack_prefix(ours):
     used = {t for info in ours.values() for t in info["output"] if isinstance(t, str) and t.isupper()}
     used |= {spec[0] for info in ours.values() for group in ("required", "optional")
              for spec in info["input"].get(group, {}).values() if isinstance(spec[0], str)}
-    custom = {t for t in used if t not in {"IMAGE", "FLOAT", "INT", "BOOLEAN", "STRING", "COMBO"}}
-    assert custom == OUR_TYPES
+    custom = {t for t in used if t not in {"IMAGE", "MASK", "FLOAT", "INT", "BOOLEAN", "STRING", "COMBO"}}
+    assert custom == OUR_TYPES | OTHER_PACKS_TYPES
 
 
 def test_option_inputs_offer_the_official_choices(ours):

@@ -1,4 +1,4 @@
-"""What the README promises beyond the first command: its node table is the nodes' schemas, and the Python
+"""What the README promises beyond the first command: its node and slider tables are the code's, and the Python
 client scripts/queue_workflow.py queues, waits over the websocket and downloads (against the test server)."""
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ WORKFLOW = {"1": {"class_type": "LoadImage", "inputs": {"image": "none.png"}, "_
             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}, "_meta": {"title": "Save"}}}
 
 
-def test_readme_node_table_is_generated_from_the_schemas(comfy_server):
+def test_readme_tables_are_generated_from_the_schemas_and_the_sliders(comfy_server):
     readme = (REPO / "README.md").read_text()
-    assert node_table.with_table(readme, node_table.table(comfy_server.object_info())) == readme, \
+    assert node_table.with_tables(readme, comfy_server.object_info()) == readme, \
         "run: .venv/bin/python scripts/node_table.py"
 
 

@@ -1,9 +1,10 @@
 """Streaming into a video file: paste-back per chunk, interrupts, and peak memory that does not grow with length.
 
 The renders come from a stand-in engine (random frames, no networks), so these tests measure the streaming
-itself: pasting back and encoding. The networks' own memory is bounded by ``render.render_chunks`` (one
-chunk at a time); ``scripts/benchmark.py --lengths`` measured the whole path on an H100 (flat peak RSS of
-3755 MiB for 100, 1000 and 10000 frames).
+itself: pasting back (through ``compositing.render_faces``, with the source's given features) and encoding.
+The networks' own memory is bounded by ``render.render_chunks`` (one chunk at a time);
+``scripts/benchmark.py --lengths`` measured the whole path on an H100 (flat peak RSS of 3755 MiB for 100,
+1000 and 10000 frames).
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.faces import paste_back, paste_mask, warp_mask
+from liveportrait_core.engine import SourceState
+from liveportrait_core.faces import CropTrack, paste_back, paste_mask, warp_mask
+from liveportrait_core.faces.crop_geometry import invert_affine
+from liveportrait_core.motion_sequence import MotionSequence
 from liveportrait_core.streaming import PasteTarget, render_to_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +31,7 @@ SHIFT = torch.tensor([[[1.0, 0.0, 64.0], [0.0, 1.0, 32.0], [0.0, 0.0, 1.0]]])  #
 class RandomEngine:
     """Stands in for ``LivePortraitEngine.render``: (n, 3, 512, 512) frames of random flat colours, chunk by chunk."""
 
-    def render(self, source, keypoints, chunk_size, on_progress):
+    def render(self, source, keypoints, chunk_size, on_progress=None):
         total = keypoints.shape[0]
         for start in range(0, total, chunk_size):
             yield torch.rand(min(chunk_size, total - start), 3, 1, 1) * torch.ones(512, 512)
@@ -36,7 +40,17 @@ class RandomEngine:
 
 
 def target() -> PasteTarget:
-    return PasteTarget(np.full((600, 640, 3), 90, np.uint8), SHIFT)
+    nan = float("nan")
+    track = CropTrack(invert_affine(SHIFT.double()), torch.full((1, 203, 2), nan), torch.full((1, 4), nan),
+                      torch.full((1,), nan), torch.ones(1, dtype=torch.bool), 512)
+    return PasteTarget(np.full((600, 640, 3), 90, np.uint8), track)
+
+
+def source() -> SourceState:
+    """A still source whose features are given (paste-back must not extract them again)."""
+    zeros = torch.zeros(1, 21, 3)
+    return SourceState(torch.zeros(1), MotionSequence(torch.eye(3)[None], zeros, torch.ones(1, 1), torch.zeros(1, 3),
+                                                      kp=zeros, x_s=zeros))
 
 
 def decoded(path: Path) -> tuple[list[np.ndarray], av.VideoStream]:
@@ -50,12 +64,12 @@ def test_frames_are_pasted_back_and_progress_runs_per_chunk(tmp_path):
     seen, renders = [], []
 
     class Recording(RandomEngine):
-        def render(self, *args):
-            for chunk in super().render(*args):
+        def render(self, *args, **kwargs):
+            for chunk in super().render(*args, **kwargs):
                 renders.append(chunk)
                 yield chunk
 
-    count = render_to_video(Recording(), None, torch.zeros(5, 21, 3), tmp_path / "out.mp4", 25.0, paste=target(),
+    count = render_to_video(Recording(), source(), torch.zeros(5, 21, 3), tmp_path / "out.mp4", 25.0, paste=target(),
                             chunk_size=2, on_progress=lambda done, total: seen.append((done, total)))
     assert count == 5 and seen == [(2, 5), (4, 5), (5, 5)]
     frames, stream = decoded(tmp_path / "out.mp4")
@@ -81,9 +95,9 @@ def test_an_exception_from_progress_stops_and_leaves_a_playable_file(tmp_path):
 _MEASURE = """
 import json, resource, sys
 import torch
-from tests.test_streaming import RandomEngine, target
+from tests.test_streaming import RandomEngine, source, target
 from liveportrait_core.streaming import render_to_video
-n = render_to_video(RandomEngine(), None, torch.zeros(int(sys.argv[1]), 21, 3), sys.argv[2], 25.0, paste=target(),
+n = render_to_video(RandomEngine(), source(), torch.zeros(int(sys.argv[1]), 21, 3), sys.argv[2], 25.0, paste=target(),
                     audio_from=sys.argv[3], chunk_size=4)
 print(json.dumps({"frames": n, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -127,6 +127,22 @@ def test_frames_without_a_face_are_kept_and_reported(engine, mediapipe_detector,
     outside = mask == 0
     assert np.array_equal(out[outside], frames[outside])
     assert np.abs(out[2][mask[2] == 255].astype(int) - frames[2][mask[2] == 255]).mean() > 1  # the face was re-rendered
+    # the same frames held in memory (as the ComfyUI node passes them) give the same output
+    held = plan_animation(engine, SourceFrames.in_memory(frames), tracks, [driving])
+    (same,) = list(held.render(chunk_size=3, masks=True))
+    assert torch.equal(same.frames, chunk.frames) and torch.equal(same.masks, chunk.masks)
+
+
+def test_frames_in_memory_are_read_by_index_and_one_frame_is_a_still():
+    frames = np.arange(5 * 2 * 3 * 3, dtype=np.uint8).reshape(5, 2, 3, 3)
+    held = SourceFrames.in_memory(frames)
+    assert held.is_video and held.count == 5 and held.size == (2, 3) and held.fps is None
+    assert np.array_equal(held.read([4, 0, 4]), frames[[4, 0, 4]])
+    assert [c.shape[0] for c in held.chunks(2)] == [2, 2, 1]
+    with pytest.raises(IndexError, match="out of range"):
+        held.read([5])
+    still = SourceFrames.in_memory(frames[:1])
+    assert not still.is_video and np.array_equal(still.read([0, 0]), frames[[0, 0]])
 
 
 def test_cli_animates_a_source_video_with_its_fps_and_sound(synthetic_weights, face_models, tmp_path):

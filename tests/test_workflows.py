@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.comfy_server import REPO
-from tests.faces_support import face_models  # noqa: F401  (fixture)
+from tests.faces_support import face_models, server_face_models  # noqa: F401  (fixtures)
 from tests.workflow_support import (FRAMES, NAMES, WORKFLOWS, api_workflow, shortened, with_stand_in_image,
                                     workflow_inputs)  # noqa: F401  (fixture)
 
