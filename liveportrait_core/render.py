@@ -46,32 +46,65 @@ def warp_decode(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_so
     return generator(warping(feature, kp_driving, kp_source)["out"])
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an allocation failure: CUDA/MPS/XPU out of memory, or the CPU allocator giving up."""
+    return isinstance(err, torch.OutOfMemoryError) or (isinstance(err, RuntimeError) and "can't allocate memory" in str(err))
+
+
+def _release_cached_memory(device: torch.device) -> None:
+    """Hand the allocator's cached blocks back so a smaller batch can use them."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()
+
+
 @torch.inference_mode()
 def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_source: Tensor, kp_driving: Tensor,
                   chunk_size: int = 4, on_progress: ProgressHook | None = None,
                   pad_last: bool = False, fallback: Renderer | None = None) -> Iterator[Tensor]:
     """Yield float32 (n, 3, 512, 512) renders in [0, 1] for consecutive chunks of the N driven keypoint sets.
 
-    Memory stays bounded by ``chunk_size`` whatever N is; ``on_progress(done, total)`` runs after each
-    chunk and may raise to stop rendering (interrupts). ``pad_last`` renders a short last chunk at full
-    size (repeating its last frame), so compiled networks see one batch shape only. A chunk with NaN or
-    Inf (low-precision overflow) is rendered again with ``fallback`` instead of becoming black frames.
+    Memory stays bounded by ``chunk_size`` whatever N is; a chunk that runs out of memory is rendered
+    again at half the size (and the rest of the video with it), down to one frame, with a warning, so a
+    too-large chunk size costs speed, not the render. ``on_progress(done, total)`` runs after each chunk
+    and may raise to stop rendering (interrupts). ``pad_last`` renders a short last chunk at full size
+    (repeating its last frame), so compiled networks see one batch shape only. A chunk with NaN or Inf
+    (low-precision overflow) is rendered again with ``fallback`` instead of becoming black frames.
+
+    Raises:
+        MemoryError: not even one frame fits.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    total = kp_driving.shape[0]
-    for start in range(0, total, chunk_size):
+    total, start = kp_driving.shape[0], 0
+    while start < total:
         kd = kp_driving[start:start + chunk_size]
         n = kd.shape[0]
         if pad_last and n < chunk_size:
             kd = torch.cat([kd, kd[-1:].expand(chunk_size - n, -1, -1)])
-        frames = warp_decode(warping, generator, feature, kp_source, kd)[:n].float()
+        try:
+            frames = warp_decode(warping, generator, feature, kp_source, kd)[:n].float()
+        except RuntimeError as err:
+            if not is_out_of_memory(err):
+                raise
+            frames = None  # handled below, once the failed batch's tensors are released with the exception
+        if frames is None:
+            _release_cached_memory(kp_driving.device)
+            if chunk_size == 1:
+                raise MemoryError(f"out of memory rendering frame {start} even one frame at a time on "
+                                  f"{kp_driving.device.type}: free memory (close other programs or models) or load the "
+                                  "models in fp16/bf16") from None
+            chunk_size = max(1, chunk_size // 2)
+            warnings.warn(f"out of memory at frame {start}; rendering on in chunks of {chunk_size} frames")
+            continue
         if fallback is not None and not bool(torch.isfinite(frames).all()):
             warnings.warn(f"frames {start}-{start + n - 1} overflowed in low precision; rendered them again in float32")
             frames = fallback(kd[:n]).float()
         yield frames
+        start += n
         if on_progress is not None:
-            on_progress(min(start + chunk_size, total), total)
+            on_progress(start, total)
 
 
 def to_uint8(frames: Tensor) -> Tensor:

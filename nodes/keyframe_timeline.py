@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from ..liveportrait_core.engine import SourceState
-from ..liveportrait_core.expression_editor import ExpressionSliders
+from ..liveportrait_core.expression_editor import ExpressionSliders, slider_motion
 from ..liveportrait_core.keyframes import EASINGS, Keyframe, keyframe_sliders
 from .comfy import io
 from .expression_editor import edited_keypoints
 from .models import LoadedModels
-from .sockets import EDITING, Keypoints, Models, Source
+from .payloads import DrivingMotion
+from .sockets import EDITING, Keypoints, Models, Motion, Source
 
 EXAMPLE = """[
  {"frame": 0},
@@ -66,8 +68,15 @@ class KeyframeTimeline(io.ComfyNode):
                              tooltip="Frames to produce; 0 = up to the last keyframe."),
                 io.Float.Input("fps", default=25.0, min=1.0, max=240.0, step=0.01, tooltip="Frame rate of the result."),
             ],
-            outputs=[Keypoints.Output(display_name="keypoints", tooltip="One set of keypoints per frame, not yet "
-                                                                        "stitched, for Stitch and Render.")],
+            outputs=[
+                Keypoints.Output(display_name="keypoints", tooltip="One set of keypoints per frame, not yet stitched, "
+                                                                   "for Stitch and Render."),
+                Motion.Output(display_name="motion",
+                              tooltip="The same timeline as driving motion (head pose, expression and scale edits "
+                                      "on the source; the eye / lip ratio targets are not part of it): for the motion "
+                                      "nodes, Save Motion Template, or to drive another face (relative motion is "
+                                      "measured from frame 0, so start the timeline neutral)."),
+            ],
         )
 
     @classmethod
@@ -81,4 +90,6 @@ class KeyframeTimeline(io.ComfyNode):
     @classmethod
     def execute(cls, models: LoadedModels, source: SourceState, keyframes: str, frame_count: int,
                 fps: float) -> io.NodeOutput:
-        return io.NodeOutput(edited_keypoints(models, source, timeline_sliders(keyframes, frame_count), fps=fps))
+        sliders = timeline_sliders(keyframes, frame_count)
+        motion = replace(slider_motion(source.motion, sliders), fps=fps)
+        return io.NodeOutput(edited_keypoints(models, source, sliders, fps=fps), DrivingMotion(motion))

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from liveportrait_core.expression_editor import SLIDERS, load_sliders
+import torch
+
+from liveportrait_core.expression_editor import SLIDERS, ExpressionSliders, expression_offset, load_sliders
+from liveportrait_core.template import load_template
 from tests.comfy_server import REPO, image_outputs
 from tests.lp_prompts import Graph, models
 
@@ -93,6 +96,22 @@ def test_keyframe_timeline_renders_frames_without_driving_video(comfy_server, in
     (plain,) = frames_of(comfy_server, run, neutral)
     assert np.abs(first.astype(int) - plain).max() <= 2  # keyframe 0 is neutral (batched render: rounding only)
     assert np.abs(last.astype(int) - first).max() > 10
+
+
+def test_keyframe_timeline_motion_is_the_slider_edits_as_driving_motion(comfy_server, inputs):
+    g, m, source = source_graph()
+    keyframes = json.dumps([{"frame": 0}, {"frame": 2, "smile": 1.0, "aaa": 60, "yaw": 10}])
+    timeline = g.add("LPK_KeyframeTimeline", models=m, source=source, keyframes=keyframes, frame_count=3, fps=12.0)
+    save = g.add("LPK_SaveMotionTemplate", motion=(timeline, 1), filename_prefix="timeline", format="safetensors")
+    run = comfy_server.run(g.prompt)
+    assert run.status == "success", run.messages[-1]
+    motion = load_template(comfy_server.base / "models" / "liveportrait_templates" / run.outputs(save)["text"][0])
+    assert len(motion) == 3 and motion.fps == 12.0
+    edit = expression_offset(ExpressionSliders(smile=1.0, aaa=60.0), 1)[0].float()
+    torch.testing.assert_close(motion.exp[2] - motion.exp[0], edit, rtol=0, atol=1e-6)
+    torch.testing.assert_close(motion.exp[1] - motion.exp[0], edit / 2, rtol=0, atol=1e-6)  # linear: half way
+    yaw = torch.einsum("ij,ik->jk", motion.R[0], motion.R[2])  # R_0ᵀ R_2: the added rotation
+    assert abs(float(torch.rad2deg(torch.arccos((yaw.trace() - 1) / 2))) - 10.0) < 0.05
 
 
 def test_expression_from_reference_changes_the_face(comfy_server, inputs):

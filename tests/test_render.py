@@ -115,6 +115,47 @@ def test_overflowing_chunk_is_rendered_again_by_the_fallback():
     assert calls == [2, 1] and torch.isfinite(frames).all() and frames.shape[0] == 3
 
 
+class ScarceMemoryWarping(FakeWarping):
+    """Runs out of memory on batches larger than ``fits`` (like CUDA or the CPU allocator)."""
+
+    def __init__(self, fits: int, error: RuntimeError):
+        super().__init__()
+        self.fits, self.error = fits, error
+
+    def forward(self, feature, kp_driving, kp_source):
+        if kp_driving.shape[0] > self.fits:
+            self.batches.append(-kp_driving.shape[0])
+            raise self.error
+        return super().forward(feature, kp_driving, kp_source)
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                   RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 GB")])
+def test_out_of_memory_halves_the_chunk_and_renders_every_frame(error):
+    kp = torch.arange(9, dtype=torch.float32)[:, None, None].expand(9, 21, 3)
+    warping, seen = ScarceMemoryWarping(fits=2, error=error), []
+    with pytest.warns(UserWarning, match="out of memory at frame 0") as warned:
+        frames = torch.cat(list(render_chunks(warping, identity_generator, torch.zeros(1, 1), torch.zeros(1, 21, 3), kp,
+                                              chunk_size=8, on_progress=lambda done, total: seen.append(done))))
+    assert [str(w.message).split()[-2] for w in warned] == ["4", "2"]
+    assert warping.batches == [-8, -4, 2, 2, 2, 2, 1]
+    torch.testing.assert_close(frames[:, 0, 0, 0], torch.arange(9, dtype=torch.float32))
+    assert seen == [2, 4, 6, 8, 9]
+
+
+def test_out_of_memory_for_one_frame_says_what_to_do():
+    warping = ScarceMemoryWarping(fits=0, error=torch.OutOfMemoryError("CUDA out of memory"))
+    with pytest.warns(UserWarning), pytest.raises(MemoryError, match="even one frame at a time.*fp16/bf16"):
+        list(render_chunks(warping, identity_generator, torch.zeros(1, 1), torch.zeros(1, 21, 3), torch.zeros(3, 21, 3),
+                           chunk_size=2))
+
+
+def test_other_errors_are_not_taken_for_out_of_memory():
+    warping = ScarceMemoryWarping(fits=0, error=RuntimeError("shape mismatch"))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        list(render_chunks(warping, identity_generator, torch.zeros(1, 1), torch.zeros(1, 21, 3), torch.zeros(3, 21, 3)))
+
+
 def test_engine_fallback_renders_in_float32(synthetic_weights):
     """A poisoned bf16 generator (NaN weights) still yields the float32 frame, not black."""
     from liveportrait_core.engine import LivePortraitEngine
