@@ -1,8 +1,10 @@
 """Animate SOURCE with DRIVING by queueing the shipped workflow workflows/api/animate_driving_video.json on a
 ComfyUI started for the purpose (the host of scripts/install_comfyui.sh); prints the video's path.
 
-The weights and the face model are fetched into the weights folder first (as the nodes would); when that
-is impossible (offline), it stops before starting ComfyUI with an error naming the folders and files to provide.
+Without SOURCE and DRIVING it animates the official example s9.jpg with d20.mp4, read from ../shared/assets
+when present, else downloaded once from the official repository. The weights and the face model are fetched
+into the weights folder first (as the nodes would); when that is impossible (offline), it stops before
+starting ComfyUI with an error naming the folders and files to provide.
 """
 from __future__ import annotations
 
@@ -31,6 +33,30 @@ COMFYUI = Path(os.environ.get("COMFYUI_DIR", REPO / ".comfyui"))
 WORKFLOW = REPO / "workflows" / "api" / "animate_driving_video.json"
 PACK = "liveportrait-kit"
 START_TIMEOUT = 600.0
+SHARED_ASSETS = REPO.parent / "shared" / "assets"
+EXAMPLES_URL = "https://raw.githubusercontent.com/KwaiVGI/LivePortrait/main/assets/examples"
+EXAMPLE_SOURCE, EXAMPLE_DRIVING = "source/s9.jpg", "driving/d20.mp4"
+
+
+def example_input(relative: str, cache: Path) -> Path:
+    """An official example input: ``../shared/assets/<relative>`` when present, else downloaded once into ``cache``.
+
+    Raises:
+        FileNotFoundError: neither there nor downloadable (the message says what to pass instead).
+    """
+    local, cached = SHARED_ASSETS / relative, cache / relative
+    if local.is_file():
+        return local
+    if not cached.is_file():
+        try:
+            response = requests.get(f"{EXAMPLES_URL}/{relative}", timeout=60)
+            response.raise_for_status()
+        except requests.RequestException as err:
+            raise FileNotFoundError(f"the example input {relative} is neither in {SHARED_ASSETS} nor downloadable from "
+                                    f"{EXAMPLES_URL} ({type(err).__name__}); pass SOURCE and DRIVING files") from None
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(response.content)
+    return cached
 
 
 def fetch_models(weights: Path) -> list[str]:
@@ -91,8 +117,9 @@ def animate(url: str, source: Path, driving: Path, frames: int, out: Path) -> li
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="the portrait to animate (a picture)")
-    parser.add_argument("driving", type=Path, help="the driving video (its sound and fps are kept)")
+    parser.add_argument("source", type=Path, nargs="?", help=f"the portrait to animate (default: the official {EXAMPLE_SOURCE})")
+    parser.add_argument("driving", type=Path, nargs="?",
+                        help=f"the driving video, whose sound and fps are kept (default: the official {EXAMPLE_DRIVING})")
     parser.add_argument("--frames", type=int, default=0, help="animate only the first N driving frames (0: all)")
     parser.add_argument("--out", type=Path, default=REPO / "out", help="where the video goes (default: %(default)s)")
     parser.add_argument("--weights", type=Path, default=Path(os.environ.get("LIVEPORTRAIT_WEIGHTS",
@@ -100,6 +127,12 @@ def main() -> int:
                         help="the LivePortrait weights folder (default: %(default)s or $LIVEPORTRAIT_WEIGHTS)")
     parser.add_argument("--work", type=Path, default=REPO / "out" / "comfyui", help="ComfyUI's base folder")
     args = parser.parse_args()
+    try:
+        args.source = args.source or example_input(EXAMPLE_SOURCE, args.out / "examples")
+        args.driving = args.driving or example_input(EXAMPLE_DRIVING, args.out / "examples")
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     for path in (args.source, args.driving):
         if not path.is_file():
             print(f"error: {path} does not exist", file=sys.stderr)

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import sys
+
 import av
 import pytest
 
@@ -14,6 +16,8 @@ from tests.conftest import WEIGHT_FILES
 from tests.faces_support import face_models  # noqa: F401  (fixture)
 
 SCRIPT = REPO / "scripts" / "run_main.sh"
+sys.path.insert(0, str(REPO / "scripts"))
+import run_main as main_job  # noqa: E402
 DEAD_PROXY = "http://127.0.0.1:9"  # refuses connections: no download can reach the network
 FRAMES = 2
 
@@ -56,3 +60,15 @@ def test_with_weights_it_writes_the_video_and_prints_its_path(tmp_path, assets_d
         assert float(stream.average_rate) == pytest.approx(30.0)
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
     assert len(frames) == FRAMES and frames[0].shape == (512, 512, 3)
+
+
+def test_example_inputs_come_from_shared_assets_or_a_named_download(tmp_path, assets_dir, monkeypatch):
+    assert main_job.example_input(main_job.EXAMPLE_SOURCE, tmp_path) == assets_dir / "source" / "s9.jpg"
+    monkeypatch.setattr(main_job, "SHARED_ASSETS", tmp_path / "absent")
+    monkeypatch.setattr(main_job, "EXAMPLES_URL", "http://127.0.0.1:9/examples")  # refuses connections
+    with pytest.raises(FileNotFoundError, match=r"driving/d20.mp4 is neither in .*absent nor downloadable from "
+                                                r"http://127.0.0.1:9/examples .*pass SOURCE and DRIVING"):
+        main_job.example_input(main_job.EXAMPLE_DRIVING, tmp_path / "cache")
+    (tmp_path / "cache" / "driving").mkdir(parents=True)
+    (tmp_path / "cache" / "driving" / "d20.mp4").write_bytes(b"cached")  # fetched earlier: no network needed
+    assert main_job.example_input(main_job.EXAMPLE_DRIVING, tmp_path / "cache").read_bytes() == b"cached"
