@@ -3,13 +3,17 @@ client scripts/queue_workflow.py queues, waits over the websocket and downloads 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import av
 from PIL import Image
 
 from tests.comfy_server import REPO
+from tests.faces_support import face_models, server_face_models  # noqa: F401  (fixtures)
+from tests.workflow_support import FRAMES, api_workflow, shortened, workflow_inputs  # noqa: F401  (fixture)
 
 sys.path.insert(0, str(REPO / "scripts"))
 import node_table  # noqa: E402
@@ -47,3 +51,19 @@ def test_client_reports_a_refused_workflow(comfy_server, tmp_path):
     proc = client(comfy_server, tmp_path, "--set", "Picture.image=missing.png")
     assert proc.returncode == 1 and proc.stdout == ""
     assert "refused" in proc.stderr and "missing.png" in proc.stderr
+
+
+def test_the_readme_python_client_runs_a_workflow_and_fetches_the_video(comfy_server, workflow_inputs, tmp_path,  # noqa: F811
+                                                                        assets_dir):
+    code = re.search(r"<!-- client:start -->\n```python\n(.*?)```\n<!-- client:end -->",
+                     (REPO / "README.md").read_text(), re.S).group(1)
+    workflow = tmp_path / "workflow.json"  # the README's workflow, shortened to a few frames for the CPU
+    workflow.write_text(json.dumps(shortened(api_workflow("animate_motion_template"))))
+    code = (code.replace('"http://127.0.0.1:8188"', repr(comfy_server.url))
+            .replace('"workflows/api/animate_motion_template.json"', repr(str(workflow)))
+            .replace('"me.jpg"', repr(str(assets_dir / "source" / "s42.jpg"))))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (name,) = proc.stdout.split()
+    with av.open(str(tmp_path / name)) as video:
+        assert video.streams.video[0].frames == FRAMES
