@@ -10,7 +10,7 @@ from ..liveportrait_core.faces.crop import MISSING_FACE
 from ..liveportrait_core.faces.driving_crop import DRIVING_MODES
 from .choices import check_choices
 from .comfy import io
-from .cropping import crop_faces
+from .cropping import crop_faces, geometry_inputs
 from .sockets import CATEGORY, Crop, Detector
 
 
@@ -33,10 +33,7 @@ class CropDrivingFaces(io.ComfyNode):
                                tooltip="average: one crop box for the whole clip (official); smooth: follow the face "
                                        "with a box smoothed over time."),
                 io.Int.Input("face", default=0, min=0, max=63, tooltip="Which face: 0 is the largest, 1 the next ..."),
-                io.Float.Input("scale", default=DRIVING_CROP.scale, min=0.5, max=10.0, step=0.05,
-                               tooltip="Crop side / face size: larger shows more around the face (official 2.2)."),
-                io.Float.Input("vy_ratio", default=DRIVING_CROP.vy_ratio, min=-1.0, max=1.0, step=0.005,
-                               tooltip="Vertical shift of the crop, in crop sides; negative moves it up (official -0.1)."),
+                *geometry_inputs(DRIVING_CROP, sideways=False),
                 io.Combo.Input("on_missing_face", options=list(MISSING_FACE), default="fail",
                                tooltip="A frame without a face: fail naming the frame, or skip it (cropped like its "
                                        "neighbours)."),

@@ -9,7 +9,7 @@ from ..liveportrait_core.faces import SOURCE_CROP, CropParams, CropTrack
 from ..liveportrait_core.faces.box_crop import track_center, track_face_box
 from .choices import check_choices
 from .comfy import io
-from .cropping import concat_tracks, cropped
+from .cropping import concat_tracks, cropped, geometry_inputs
 from .face_boxes import BBOX_FORMATS, Box, connected, face_boxes
 from .images import check_image, to_uint8
 from .sockets import CATEGORY, Crop
@@ -53,13 +53,8 @@ class CropFaceBox(io.ComfyNode):
                 _pixels("y", "Top edge of the typed face box, in pixels."),
                 _pixels("w", "Width of the typed face box, in pixels (0: no typed box)."),
                 _pixels("h", "Height of the typed face box, in pixels (0: no typed box)."),
-                io.Float.Input("scale", default=SOURCE_CROP.scale, min=0.5, max=10.0, step=0.05,
-                               tooltip="Crop side / larger box side: larger shows more around the face (official 2.3; "
-                                       "1 with vy_ratio 0 crops exactly the box's square)."),
-                io.Float.Input("vx_ratio", default=SOURCE_CROP.vx_ratio, min=-1.0, max=1.0, step=0.005,
-                               tooltip="Sideways shift of the crop, in crop sides (official 0)."),
-                io.Float.Input("vy_ratio", default=SOURCE_CROP.vy_ratio, min=-1.0, max=1.0, step=0.005,
-                               tooltip="Vertical shift of the crop, in crop sides; negative moves it up (official -0.125)."),
+                *geometry_inputs(SOURCE_CROP, scale_tip="Crop side / larger box side: larger shows more around the "
+                                                        "face; 1 with vy_ratio 0 crops exactly the box's square"),
                 io.Int.Input("index", default=0, min=0, max=999,
                              tooltip="Which detection of 'segs', or which box of a 'bbox' list (0 is the first)."),
                 io.Combo.Input("bbox_format", options=list(BBOX_FORMATS), default="xyxy",

@@ -12,7 +12,7 @@ from ..liveportrait_core.faces.crop import MISSING_FACE, MissingFace
 from ..liveportrait_core.faces.face_tracks import face_tracks
 from .choices import check_choices
 from .comfy import io
-from .cropping import concat_tracks, crop_faces
+from .cropping import concat_tracks, crop_faces, geometry_inputs
 from .sockets import CATEGORY, Crop, Detector
 
 FRAMES = ("images", "video")
@@ -55,12 +55,7 @@ class CropFaces(io.ComfyNode):
                 io.Int.Input("face", default=0, min=0, max=63,
                              tooltip="Which face: 0 is the largest, 1 the next ... In video mode the faces of the first "
                                      "frame that shows any, each then followed by position (face 1 stays face 1)."),
-                io.Float.Input("scale", default=SOURCE_CROP.scale, min=0.5, max=10.0, step=0.05,
-                               tooltip="Crop side / face size: larger shows more around the face (official 2.3)."),
-                io.Float.Input("vx_ratio", default=SOURCE_CROP.vx_ratio, min=-1.0, max=1.0, step=0.005,
-                               tooltip="Sideways shift of the crop, in crop sides (official 0)."),
-                io.Float.Input("vy_ratio", default=SOURCE_CROP.vy_ratio, min=-1.0, max=1.0, step=0.005,
-                               tooltip="Vertical shift of the crop, in crop sides; negative moves it up (official -0.125)."),
+                *geometry_inputs(SOURCE_CROP),
                 io.Boolean.Input("rotate", default=SOURCE_CROP.rotate,
                                  tooltip="Turn the crop with the face so the eyes are level (official: on)."),
                 io.Combo.Input("on_missing_face", options=list(MISSING_FACE), default="fail",

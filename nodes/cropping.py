@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..liveportrait_core.faces import CropTrack, FaceDetections, FaceDetector, NoFaceError, cut_crops
+from ..liveportrait_core.faces import CropParams, CropTrack, FaceDetections, FaceDetector, NoFaceError, cut_crops
 from ..liveportrait_core.faces.draw import draw_landmarks
 from .comfy import ProgressBar, io, ui
 from .images import check_image, from_uint8, to_uint8
@@ -18,6 +18,21 @@ CHUNK = 16  # frames detected / cut at a time
 PREVIEWS = 4  # crops shown on the node, landmarks drawn
 
 Tracker = Callable[[list[FaceDetections]], CropTrack]
+
+
+def geometry_inputs(params: CropParams, sideways: bool = True,
+                    scale_tip: str = "Crop side / face size: larger shows more around the face") -> list[io.Float.Input]:
+    """The crop-geometry widgets with ``params`` (official values) as defaults: scale, vx_ratio (when ``sideways``),
+    vy_ratio."""
+    inputs = [io.Float.Input("scale", default=params.scale, min=0.5, max=10.0, step=0.05,
+                             tooltip=f"{scale_tip} (official {params.scale:g}).")]
+    if sideways:
+        inputs.append(io.Float.Input("vx_ratio", default=params.vx_ratio, min=-1.0, max=1.0, step=0.005,
+                                     tooltip=f"Sideways shift of the crop, in crop sides (official {params.vx_ratio:g})."))
+    inputs.append(io.Float.Input("vy_ratio", default=params.vy_ratio, min=-1.0, max=1.0, step=0.005,
+                                 tooltip="Vertical shift of the crop, in crop sides; negative moves it up "
+                                         f"(official {params.vy_ratio:g})."))
+    return inputs
 
 
 def detect(detector: FaceDetector, frames: Tensor) -> list[FaceDetections]:
