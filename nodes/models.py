@@ -30,12 +30,13 @@ class LoadedModels:
         return self.engine
 
 
-def load_models(variant: str, precision: str, download: bool) -> LoadedModels:
-    """Load the five networks of ``variant`` from the registered weights folders (downloading when allowed)."""
+def load_models(variant: str, precision: str, download: bool, compile: bool = False) -> LoadedModels:
+    """Load the five networks of ``variant`` from the registered weights folders (downloading when allowed);
+    ``compile`` torch.compiles the generator (see :class:`~liveportrait_core.engine.LivePortraitEngine`)."""
     folder = weights_folder(variant, download)
     networks = load_networks(folder, variant, download=False)
     device = model_management.get_torch_device()
-    engine = LivePortraitEngine(networks, device, precision)
+    engine = LivePortraitEngine(networks, device, precision, compile=compile)
     modules = {f.name: getattr(networks, f.name) for f in fields(networks)}
     container = nn.ModuleDict({name: m for name, m in modules.items() if isinstance(m, nn.Module)})
     patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device())

@@ -72,18 +72,34 @@ def test_downstream_option_reruns_only_downstream(comfy_server, inputs):
     assert {ids["models"], ids["appearance"], ids["motion"]} <= run.cached_nodes
 
 
-def test_animate_node_equals_the_chain(comfy_server, inputs):
-    prompt, ids = chain_prompt()
-    chain = comfy_server.run(prompt)
+def animate_prompt(**loader: bool) -> tuple[dict, str]:
+    """Load Models (``loader`` inputs added) -> LivePortrait Animate -> Save Image."""
     g = Graph()
-    m = g.add("LPK_LoadModels", variant="human", precision="auto", download=False)
+    m = g.add("LPK_LoadModels", variant="human", precision="auto", download=False, **loader)
     animate = g.add("LPK_Animate", models=(m, 0), source_image=(g.add("LoadImage", image=SOURCE), 0),
                     driving_images=(g.add("LoadImage", image=DRIVING), 0), fps=25.0, stitching=True, chunk_size=4,
                     **DEFAULT_OPTIONS)
-    save = g.add("SaveImage", images=(animate, 0), filename_prefix="animate")
-    run = comfy_server.run(g.prompt)
+    return g.prompt, g.add("SaveImage", images=(animate, 0), filename_prefix="animate")
+
+
+def test_animate_node_equals_the_chain(comfy_server, inputs):
+    prompt, ids = chain_prompt()
+    chain = comfy_server.run(prompt)
+    prompt, save = animate_prompt()
+    run = comfy_server.run(prompt)
     assert run.status == "success", run.messages[-1]
     np.testing.assert_array_equal(saved_frames(comfy_server, run, save)[0], saved_frames(comfy_server, chain, ids["save"])[0])
+
+
+def test_compiled_generator_renders_what_eager_renders(comfy_server, inputs):
+    eager_prompt, eager_save = animate_prompt(compile=False)
+    compiled_prompt, compiled_save = animate_prompt(compile=True)
+    eager, compiled = comfy_server.run(eager_prompt), comfy_server.run(compiled_prompt, timeout=900)
+    assert compiled.status == "success", compiled.messages[-1]
+    assert "torch.compile failed" not in comfy_server.log
+    difference = np.abs(saved_frames(comfy_server, compiled, compiled_save)[0].astype(int)
+                        - saved_frames(comfy_server, eager, eager_save)[0])
+    assert difference.max() <= 1  # fp32 on the CPU: the compiled kernels round differently, by one step at most
 
 
 def test_free_unloads_models_and_the_next_node_reloads_them(comfy_server, inputs):
