@@ -69,7 +69,7 @@ class LivePortraitEngine:
         self.networks = networks
         for field in ("appearance", "motion", "warping", "generator", "stitching"):
             getattr(networks, field).to(self.device).eval()
-        apply_precision({"warping": networks.warping, "generator": networks.generator}, self.dtype)
+        apply_precision({"warping": networks.warping, "generator": networks.generator}, self.dtype, self.device)
         # Only the generator is compiled: on CPU a compiled warping module ran slower than eager (its 7x7x7
         # mask convolution lost its threading), while the compiled generator ran ~2.5x faster in bf16.
         self.warping: nn.Module = networks.warping

@@ -55,6 +55,16 @@ def test_policy_casts_only_the_heavy_parts(synthetic_weights):
         apply_precision({"warping": nets.warping, "generator": nets.generator}, torch.bfloat16)
 
 
+def test_low_precision_generator_runs_channels_last_on_cpu(synthetic_weights):
+    low, full = load_networks(synthetic_weights, download=False), load_networks(synthetic_weights, download=False)
+    engine = LivePortraitEngine(low, "cpu", "bf16")
+    LivePortraitEngine(full, "cpu", "fp32")
+    assert low.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not full.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)  # fp32: as loaded
+    frames = engine.generator(torch.rand(1, 256, 64, 64))
+    assert frames.dtype == torch.float32 and frames.shape == (1, 3, 512, 512)
+
+
 def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     with pytest.raises(ValueError, match="not one of"):
