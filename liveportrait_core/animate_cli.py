@@ -1,8 +1,10 @@
-"""``python -m liveportrait_core animate``: animate the face(s) of a portrait or a source video."""
+"""``python -m liveportrait_core animate``: animate the face(s) of a portrait or a source video; the slider options
+(``--smile 0.8`` …) edit a source video's expression, with or without a driving input."""
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 import time
 from contextlib import closing
 from pathlib import Path
@@ -13,6 +15,7 @@ from .cli_support import add_engine_arguments, engine_from_args, frame_ranges, p
 from .crop_cli import LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 from .driving import DRIVING_OPTIONS, REGIONS, DrivingOptions
 from .driving_input import DrivingCrop, load_driving
+from .edit_cli import add_slider_arguments, sliders_from_args
 from .engine import LivePortraitEngine
 from .face_keypoints import FaceDriving
 from .faces import DRIVING_CROP, CropParams, CropTrack, NoFaceError
@@ -51,7 +54,8 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
                         "the output has the source's fps and sound)")
     a.add_argument("--driving", type=Path,
                    help="driving video (any file PyAV decodes), image, or motion template (.pkl/.safetensors); "
-                        "drives every animated face that has no --face-driving")
+                        "drives every animated face that has no --face-driving; optional for a source video edited "
+                        "with the slider options")
     a.add_argument("--out", required=True, type=Path,
                    help="OUT.mp4 writes a video (fps and sound of the source video, else of the driving video); "
                         "any other path is a folder of PNG frames")
@@ -106,6 +110,7 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
     g.add_argument("--no-paste-back", action="store_true", help="output the 512x512 face crops instead of full frames")
     g.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
                    help="width in crop pixels of the paste-back mask's soft edge (default %(default)s, official; 0 = hard edge)")
+    add_slider_arguments(a)  # a source video's expression, edited per frame (on top of the driving, if any)
 
 
 def driving_options(args: argparse.Namespace) -> DrivingOptions:
@@ -127,8 +132,12 @@ def _check(args: argparse.Namespace) -> None:
     if args.variant == "animals" and not no_detector:
         raise SystemExit("error: --variant animals needs --face-box X,Y,W,H or --center-crop (the official animal keypoint "
                          "detector, X-Pose, is not included), or --no-crop for an already-cropped face")
-    if args.driving is None and not args.face_driving:
-        raise SystemExit("error: give --driving (video, image or template), or --face-driving INDEX=PATH per face")
+    sliders = sliders_from_args(args) is not None
+    if args.driving is None and not args.face_driving and not sliders:
+        raise SystemExit("error: give --driving (video, image or template), --face-driving INDEX=PATH per face, or "
+                         "slider options (--smile V ...) to edit a source video")
+    if args.save_template and args.driving is None and not args.face_driving:
+        raise SystemExit("error: --save-template saves the driving motion; give --driving")
     if args.max_frames is not None and args.max_frames < 1:
         raise SystemExit(f"error: --max-frames must be at least 1, got {args.max_frames}")
 
@@ -162,28 +171,31 @@ def source_tracks(args: argparse.Namespace, frames: SourceFrames,
 def _ratio_landmarks(args: argparse.Namespace, options: DrivingOptions, frames: SourceFrames,
                      detector: LazyDetector) -> list[CropTrack] | None:
     """Detected faces that give the eye/lip ratios of an uncropped source, when the options use them."""
-    if not args.no_crop or not (options.eye_retargeting or options.lip_retargeting or options.normalize_lip or args.eye_hold):
+    targets = args.target_eye_ratio is not None or args.target_lip_ratio is not None
+    if not args.no_crop or not (options.eye_retargeting or options.lip_retargeting or options.normalize_lip or args.eye_hold
+                                or targets):
         return None
     return face_tracks(detect_frames(detector, frames), args.face, where=f"the source {args.source}")
 
 
 def _drivers(args: argparse.Namespace, engine: LivePortraitEngine, detector: LazyDetector, faces: list[int],
-             options: DrivingOptions) -> tuple[list[FaceDriving], list[Path]]:
-    """Per face, what drives it and the driving file (each file is loaded once)."""
+             options: DrivingOptions) -> tuple[list[FaceDriving], list[Path | None]]:
+    """Per face, what drives it and the driving file (each file is loaded once; None: only the sliders edit it)."""
     chosen = dict(args.face_driving)
     crop = DrivingCrop("off" if args.no_crop else args.driving_crop,
                        CropParams(scale=args.driving_crop_scale, vy_ratio=args.driving_crop_vy, rotate=False),
                        args.driving_crop_mode, args.on_missing_face)
-    loaded: dict[Path, FaceDriving] = {}
+    sliders = sliders_from_args(args)
+    loaded: dict[Path | None, FaceDriving] = {None: FaceDriving(None, options=options, sliders=sliders)} if sliders else {}
     paths = []
     for face in faces:
         path = chosen.get(face, args.driving)
-        if path is None:
+        if path is None and not sliders:
             raise SystemExit(f"error: face {face} has no driver: give --driving (for every face) or --face-driving {face}=PATH")
         if path not in loaded:
             loaded[path] = load_driving(engine, path, detector, crop, options, args.max_frames)
         paths.append(path)
-    return [loaded[p] for p in paths], paths
+    return [replace(loaded[p], sliders=sliders) for p in paths], paths
 
 
 def _report(animation: Animation, faces: list[int]) -> None:
@@ -220,7 +232,7 @@ def animate(args: argparse.Namespace) -> int:
     if args.save_template:
         save_template(drivings[0].motion.to("cpu"), args.save_template, source=str(args.source), driving=str(paths[0]))
     _report(animation, faces)
-    audio = args.source if frames.is_video else paths[0] if media_kind(paths[0]) == "video" else None
+    audio = args.source if frames.is_video else paths[0] if paths[0] and media_kind(paths[0]) == "video" else None
     chunks = animation.render(args.chunk_size, args.feather, paste=not (args.no_crop or args.no_paste_back),
                               on_progress=print_progress)
     count = write_frames(args.out, (c.frames for c in chunks), animation.fps, audio)

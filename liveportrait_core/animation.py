@@ -69,7 +69,7 @@ def plan_animation(engine: LivePortraitEngine, frames: SourceFrames, tracks: Seq
     Args:
         tracks: per face, its crop track over the source frames (see ``faces.face_tracks``, ``faces.box_crop``);
             None animates the whole picture uncropped (one face, no paste-back).
-        drivings: per face, what drives it.
+        drivings: per face, what drives it (a motion, expression sliders editing a source video, or both).
         policy: how source frames and drivers of different lengths are paired (``frame_policy.POLICIES``).
         limit: at most this many output frames.
         video: options of the source-video path.
@@ -82,7 +82,8 @@ def plan_animation(engine: LivePortraitEngine, frames: SourceFrames, tracks: Seq
     if len(tracks) != len(drivings) or not tracks:
         raise ValueError(f"need one driver per face, got {len(tracks)} face(s) and {len(drivings)} driver(s)")
     motions = source_motions(engine, frames, tracks, landmarks)
-    source_index, *driving_index = align_frames([frames.count] + [len(d.motion) for d in drivings], policy, limit)
+    source_index, *driving_index = align_frames([frames.count] + [d.frames for d in drivings], policy, limit)
     faces = [AnimatedFace(track, motion, face_keypoints(engine, motion, driving, source_index, index, video))
              for track, motion, driving, index in zip(tracks, motions, drivings, driving_index)]
-    return Animation(engine, frames, faces, source_index, frames.fps or drivings[0].motion.fps)
+    fps = frames.fps or next((d.motion.fps for d in drivings if d.motion is not None), 25.0)
+    return Animation(engine, frames, faces, source_index, fps)

@@ -54,7 +54,12 @@ def add_edit_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="paste-back mask edge in crop pixels (default %(default)s)")
     add_detector_arguments(e)
     add_crop_arguments(e)
-    s = e.add_argument_group("sliders (official app units; unset = neutral)")
+    add_slider_arguments(e)
+
+
+def add_slider_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per slider of :data:`SLIDERS` (``--smile V`` …), in a group of its own."""
+    s = parser.add_argument_group("sliders (official app units; unset = neutral)")
     for name, spec in SLIDERS.items():
         neutral = "off" if spec.neutral is None else f"{spec.neutral:g}"
         official = f"; official {spec.official}" if spec.official else ""
@@ -62,9 +67,15 @@ def add_edit_arguments(e: argparse.ArgumentParser) -> None:
                        help=f"{spec.label}: {spec.minimum:g} to {spec.maximum:g}, neutral {neutral}{official}")
 
 
+def sliders_from_args(args: argparse.Namespace) -> ExpressionSliders | None:
+    """The slider state of the slider options given, or None when none is."""
+    given = {name: getattr(args, name) for name in SLIDERS if getattr(args, name) is not None}
+    return ExpressionSliders(**given) if given else None
+
+
 def edit(args: argparse.Namespace) -> int:
     """The ``edit`` command."""
-    sliders = ExpressionSliders(**{name: getattr(args, name) for name in SLIDERS if getattr(args, name) is not None})
+    sliders = sliders_from_args(args) or ExpressionSliders()
     ratios = sliders.target_eye_ratio is not None or sliders.target_lip_ratio is not None
     engine = engine_from_args(args)
     picture = SourceFrames.image(args.source)

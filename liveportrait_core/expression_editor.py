@@ -331,6 +331,16 @@ def posed_keypoints(motion: MotionSequence, official_tz: bool = True) -> Tensor:
     return x + torch.cat((torch.zeros_like(motion.t[:, :2]), motion.t[:, 2:]), dim=1)[:, None, :]
 
 
+def frame_keypoints(source: MotionSequence) -> Tensor:
+    """``x_s`` of the source: (1, 21, 3) of a still (see :func:`~.driving.source_keypoints`), or (N, 21, 3)
+    of N source-video frames, each its own source."""
+    if len(source) == 1:
+        return source_keypoints(source)
+    if source.x_s is None:
+        raise ValueError(f"editing {len(source)} source frames needs each frame's keypoints (x_s)")
+    return source.x_s
+
+
 @dataclass(frozen=True)
 class SliderRetargeting:
     """Eye/lip retargeting of the ratio targets, per frame."""
@@ -356,8 +366,8 @@ def _retarget(module: StitchingRetargeting | None, x_s: Tensor, source_ratio: Te
                          "compute it from the source landmarks first")
     if module is None:
         raise ValueError(f"a target {which} ratio needs the stitching_retargeting module")
-    rounded = round(float(source_ratio.float().mean()), 2)  # the official slider start value
-    applied = target != rounded
+    rounded = [round(float(r), 2) for r in source_ratio.float().mean(dim=1)]  # the official slider start value, per frame
+    applied = target != torch.tensor(rounded, dtype=target.dtype, device=target.device)
     if which == "eye":
         condition = combined_eye_ratio(source_ratio.to(x_s), target[:, None])
         delta = eye_retargeting_delta(module, x_s, condition)
@@ -379,9 +389,10 @@ def slider_retargeting(module: StitchingRetargeting | None, source: MotionSequen
     Args:
         module: the stitching/retargeting networks (needed when a target is set).
         source: the still source, one frame with ``x_s`` or ``kp``, and ``eye_ratio`` (1, 2) /
-            ``lip_ratio`` (1, 1) when the matching target is set.
+            ``lip_ratio`` (1, 1) when the matching target is set; or n source-video frames, each with
+            its own ``x_s`` and ratios (each frame is compared with, and conditioned on, its own ratios).
     """
-    x_s = source_keypoints(source)
+    x_s = frame_keypoints(source)
 
     def target(name: str) -> Tensor | None:
         return None if getattr(sliders, name) is None else sliders.values(name, n, x_s.device)
@@ -406,7 +417,8 @@ def slider_keypoints(
 
     Args:
         module: the stitching/retargeting networks (may be None without stitching and ratio targets).
-        source: the still source (one frame with kp; x_s and ratios as needed).
+        source: the still source (one frame with kp; x_s and ratios as needed), or N source-video frames
+            (each with kp, x_s and its own ratios as needed; see :mod:`.video_editing`).
         sliders: one state, or per-frame values.
         motion: the motion to edit, N frames (e.g. a driven motion); default the source itself.
         stitching: apply the stitching MLP (the app's default).
@@ -422,7 +434,7 @@ def slider_keypoints(
         return x
     if module is None:
         raise ValueError("stitching needs the stitching_retargeting module")
-    return stitch(module, source_keypoints(source), x)
+    return stitch(module, frame_keypoints(source), x)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 * a still human source: the official image path (:func:`~.retargeting.animate_keypoints`);
 * a source video: the official source-video path (:mod:`.video_to_video`);
 * animals (the engine's weights are the animal variant): the official animal path (:mod:`.animals`).
+
+Expression sliders edit a source video's frames, on their own motion or on top of a driving motion
+(:mod:`.video_editing`).
 """
 from __future__ import annotations
 
@@ -15,18 +18,32 @@ from torch import Tensor
 from .animals import animal_keypoints
 from .driving import DrivingOptions
 from .engine import LivePortraitEngine
+from .expression_editor import ExpressionSliders
 from .motion_sequence import MotionSequence
 from .retargeting import animate_keypoints
+from .video_editing import edited_frame_keypoints
 from .video_to_video import SourceVideoOptions, source_video_keypoints
 
 
 @dataclass
 class FaceDriving:
-    """What drives one face: a driving motion (a video's, a template's, or one image's) and how it is applied."""
+    """What drives one face: a driving motion (a video's, a template's, or one image's) and how it is applied,
+    and expression sliders that edit a source video's frames on top of it. Without a motion the sliders edit each
+    frame's own motion (and ``options`` other than stitching do not apply)."""
 
-    motion: MotionSequence
+    motion: MotionSequence | None
     is_image: bool = False
     options: DrivingOptions = field(default_factory=DrivingOptions)
+    sliders: ExpressionSliders | None = None
+
+    def __post_init__(self) -> None:
+        if self.motion is None and self.sliders is None:
+            raise ValueError("a face needs a driving motion, expression sliders, or both")
+
+    @property
+    def frames(self) -> int:
+        """Frames the driver brings to the timeline (1 without a motion: it follows the source frames)."""
+        return 1 if self.motion is None else len(self.motion)
 
 
 @torch.inference_mode()
@@ -39,6 +56,12 @@ def face_keypoints(engine: LivePortraitEngine, source: MotionSequence, driving: 
         source_index, driving_index: per output frame, the source and driving frame it shows (L each).
     """
     module = engine.networks.stitching
+    if driving.sliders is not None and (engine.networks.variant == "animals" or len(source) == 1):
+        raise ValueError("expression sliders here edit the frames of a human source video; edit a still image with "
+                         "the Expression Editor (or the edit command)")
+    if driving.motion is None:
+        return edited_frame_keypoints(module, source.select(list(source_index)), driving.sliders,
+                                      stitching=driving.options.stitching)
     drive = driving.motion.to(engine.device).select(list(driving_index))
     if engine.networks.variant == "animals":
         if len(source) != 1:
@@ -47,4 +70,4 @@ def face_keypoints(engine: LivePortraitEngine, source: MotionSequence, driving: 
     if len(source) == 1:
         return animate_keypoints(module, source, drive, driving.options, driving_is_image=driving.is_image)
     return source_video_keypoints(module, source.select(list(source_index)), drive, driving.options, video,
-                                  driving_is_image=driving.is_image)
+                                  driving_is_image=driving.is_image, sliders=driving.sliders)

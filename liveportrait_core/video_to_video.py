@@ -16,7 +16,8 @@ of the absolute mode says, for relative motion too (as the official code does fo
 scale and, for relative motion, translation stay the source frame's; no expression-friendly rescaling.
 Then the official "Algorithm 1" per frame against ``x_s,i`` (stitching, eye/lip retargeting with the
 source frame's ratios, lip normalisation), the eye hold (:attr:`SourceVideoOptions.eye_hold`) and the
-driving multiplier.
+driving multiplier. Expression sliders, when given, edit each frame's driven motion before the keypoints are
+posed (:mod:`.video_editing`).
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ import torch
 from torch import Tensor
 
 from .driving import DrivingOptions, apply_driving_multiplier, expression_mask, lip_array
+from .expression_editor import ExpressionSliders
 from .motion_sequence import MotionSequence
 from .networks.stitching import StitchingRetargeting
 from .pose import transform_keypoints
 from .retargeting import combined_eye_ratio, eye_retargeting_delta, retarget_keypoints
 from .smoothing import kalman_smooth
+from .video_editing import edited_frame_keypoints
 
 EYE_HOLD_THRESHOLD = 0.18  # official source_video_eye_retargeting_threshold
 EYE_HOLD_OPEN = 0.39  # eye ratio held instead when the first frame's eyes are closer than the threshold
@@ -112,16 +115,23 @@ def eye_hold_delta(module: StitchingRetargeting, x_s: Tensor, eye_ratio: Tensor)
 @torch.inference_mode()
 def source_video_keypoints(module: StitchingRetargeting | None, source: MotionSequence, driving: MotionSequence,
                            options: DrivingOptions, video: SourceVideoOptions = SourceVideoOptions(), *,
-                           driving_is_image: bool = False) -> Tensor:
+                           driving_is_image: bool = False, sliders: ExpressionSliders | None = None) -> Tensor:
     """Final driving keypoints (L, 21, 3) of a source video, one per output frame (module docstring).
 
     Args:
         source: L source frames with kp, x_s (and per-frame eye/lip ratios when the options use them).
         driving: L paired driving frames (with per-frame ratios for eye/lip retargeting).
+        sliders: expression sliders applied to every driven frame (driving first, then edits).
     """
     motion = source_video_motion(source, driving, options, video, driving_is_image=driving_is_image)
     x_s = source.x_s
-    x = transform_keypoints(motion.kp, motion.R, motion.exp, motion.scale, motion.t)
+    if sliders is None:
+        x = transform_keypoints(motion.kp, motion.R, motion.exp, motion.scale, motion.t)
+    else:
+        if options.relative and (options.eye_retargeting or options.lip_retargeting) and sliders.changed():
+            raise ValueError("eye/lip retargeting of relative motion rebuilds every frame from the source keypoints "
+                             "(official), which would drop the slider edits; turn retargeting off to edit the expression")
+        x = edited_frame_keypoints(module, source, sliders, motion, stitching=False)
     x = retarget_keypoints(module, x_s, x, options, source_eye_ratio=source.eye_ratio, source_lip_ratio=source.lip_ratio,
                            driving_eye_ratio=driving.eye_ratio, driving_lip_ratio=driving.lip_ratio)
     if video.eye_hold and not (options.eye_retargeting or options.lip_retargeting):

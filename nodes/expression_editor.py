@@ -84,8 +84,10 @@ class ExpressionEditor(io.ComfyNode):
                              tooltip="Optional driving motion: the source is driven relatively by it (pose-friendly, "
                                      "measured against its anchor frame) and every frame gets the slider edits."),
                 Expression.Input("expression", optional=True,
-                                 tooltip="Optional slider state (Load Expression, or another editor's output); when "
-                                         "connected it replaces the slider widgets below."),
+                                 tooltip="Optional slider state (Load Expression, Keyframe Timeline, or another "
+                                         "editor's output); when connected it replaces the slider widgets below. A "
+                                         "per-frame state gives one edited frame per value (as many as the motion's "
+                                         "frames when a motion is connected)."),
                 io.Boolean.Input("preview", default=True,
                                  tooltip="Render the first edited frame as the node's preview (one 512x512 render)."),
                 *slider_inputs(),

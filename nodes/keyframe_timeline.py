@@ -1,4 +1,5 @@
-"""Node: slider states at keyframes, eased in between, animating a still source without a driving video."""
+"""Node: slider states at keyframes, eased in between, animating a still source without a driving video, or
+editing a source video over time (its per-frame slider state into Animate Source Video)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from .comfy import io
 from .expression_editor import edited_keypoints
 from .models import LoadedModels
 from .payloads import DrivingMotion
-from .sockets import EDITING, Keypoints, Models, Motion, Source
+from .sockets import EDITING, Expression, Keypoints, Models, Motion, Source
 
 EXAMPLE = """[
  {"frame": 0},
@@ -56,7 +57,9 @@ class KeyframeTimeline(io.ComfyNode):
             category=EDITING,
             description="Animates a still source with no driving video: expression-slider states at keyframes (the "
                         "Expression Editor's slider names and units), eased in between; each keyframe is hit exactly "
-                        "and the value holds before the first and after the last. Follow it with Stitch, then Render.",
+                        "and the value holds before the first and after the last. Follow it with Stitch, then Render; "
+                        "or connect its expression output to Animate Source Video to edit a video over time (frame "
+                        "numbers are the video's output frames).",
             inputs=[
                 Models.Input("models", tooltip="From Load LivePortrait Models."),
                 Source.Input("source", tooltip="From Extract Appearance."),
@@ -76,6 +79,10 @@ class KeyframeTimeline(io.ComfyNode):
                                       "on the source; the eye / lip ratio targets are not part of it): for the motion "
                                       "nodes, Save Motion Template, or to drive another face (relative motion is "
                                       "measured from frame 0, so start the timeline neutral)."),
+                Expression.Output(display_name="expression",
+                                  tooltip="The per-frame slider state (one value per frame for every slider): for "
+                                          "Animate Source Video, which edits each video frame with its frame's "
+                                          "values, or Save Expression."),
             ],
         )
 
@@ -92,4 +99,4 @@ class KeyframeTimeline(io.ComfyNode):
                 fps: float) -> io.NodeOutput:
         sliders = timeline_sliders(keyframes, frame_count)
         motion = replace(slider_motion(source.motion, sliders), fps=fps)
-        return io.NodeOutput(edited_keypoints(models, source, sliders, fps=fps), DrivingMotion(motion))
+        return io.NodeOutput(edited_keypoints(models, source, sliders, fps=fps), DrivingMotion(motion), sliders)

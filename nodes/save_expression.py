@@ -19,9 +19,10 @@ class SaveExpression(io.ComfyNode):
             display_name="Save Expression (LivePortrait)",
             category=EDITING,
             description=f"Saves an Expression Editor slider state as JSON (every slider value, format version and a "
-                        f"description) into models/{TEMPLATES}/, where Load Expression lists it.",
+                        f"description) into models/{TEMPLATES}/, where Load Expression lists it. A per-frame state (Keyframe "
+                        f"Timeline) is saved with one value per frame and loads back as one.",
             inputs=[
-                Expression.Input("expression", tooltip="From the Expression Editor's expression output."),
+                Expression.Input("expression", tooltip="From the Expression Editor's or Keyframe Timeline's expression output."),
                 io.String.Input("filename_prefix", default="expression",
                                 tooltip="File name start; a counter and .json are appended. May contain subfolders."),
                 io.String.Input("description", default="", tooltip="Free text stored with the sliders (metadata)."),

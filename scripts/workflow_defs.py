@@ -2,7 +2,7 @@
 
 Inputs are placeholders the notes tell users to replace: ``portrait.jpg`` and ``driving.mp4`` in
 ComfyUI's input folder (``two_faces.jpg`` and ``animal.jpg`` for the two-face and animal workflows,
-``source.mp4`` for the source-video edit),
+``source.mp4`` for the source-video edits),
 ``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``.
 """
 from __future__ import annotations
@@ -41,6 +41,14 @@ def _driving_video(w: Workflow, detector: Node, column: int = 0) -> tuple[Node, 
                    length=ALL_FRAMES)
     crops = w.add("LPK_CropDrivingFaces", column + 2, detector=detector[0], images=frames[0])
     return crops, components
+
+
+def _source_video(w: Workflow) -> tuple[Node, Node]:
+    """(video components: images, audio, fps; its first frames) of the source video, in column 0."""
+    video = w.add("LoadVideo", 0, "Source video", file=SOURCE_VIDEO)
+    components = w.add("GetVideoComponents", 0, video=video[0])
+    return components, w.add("ImageFromBatch", 0, "First source frames", image=components[0], batch_index=0,
+                             length=ALL_FRAMES)
 
 
 def _template(w: Workflow, column: int) -> Node:
@@ -281,9 +289,7 @@ animal pipeline recommends; the crop has no landmarks, so eye / lip retargeting 
 
 def source_video_edit() -> Workflow:
     w = Workflow("source_video_edit")
-    video = w.add("LoadVideo", 0, "Source video", file=SOURCE_VIDEO)
-    components = w.add("GetVideoComponents", 0, video=video[0])
-    frames = w.add("ImageFromBatch", 0, "First source frames", image=components[0], batch_index=0, length=ALL_FRAMES)
+    components, frames = _source_video(w)
     models, detector = _loaders(w)
     template = _template(w, 1)
     w.note(0, f"""
@@ -306,7 +312,34 @@ the source's frame rate and sound. For a driving video instead, feed **Extract M
     return w
 
 
+def edit_source_video() -> Workflow:
+    w = Workflow("edit_source_video")
+    components, frames = _source_video(w)
+    models, detector = _loaders(w)
+    w.note(0, """
+## Edit the expression of a source video with the sliders
+Move the sliders of **Expression Editor** (it previews them on the first frame): **Animate Source Video**
+applies them to every frame of **Source video**, each from its own head pose and expression, so the
+person smiles (or looks aside, opens the mouth ...) all through the clip; the frames are pasted back and
+saved with the source's frame rate and sound. Neutral sliders leave the face as it is.
+
+* **First source frames**: lower *length* to try a few frames (4096 = the whole video).
+* To change the expression over time, connect **Keyframe Timeline**'s *expression* output instead (its
+  frame numbers are the video's); to drive the face as well, connect a motion too (the sliders then act
+  on top of it).
+""" + MODELS_NOTE)
+    crop = w.add("LPK_CropFaces", 2, detector=detector[0], images=frames[0], frames="video", on_missing_face="skip")
+    first = w.add("ImageFromBatch", 2, "First frame", image=frames[0], batch_index=0, length=1)
+    _, source = _source(w, 3, models, detector, first)
+    edited = w.add("LPK_ExpressionEditor", 4, models=models[0], source=source[0], smile=0.8)
+    animated = w.add("LPK_AnimateSourceVideo", 5, models=models[0], images=frames[0], crop=crop[1],
+                     expression=edited[1])
+    video_out = w.add("CreateVideo", 6, images=animated[0], fps=components[2], audio=components[1])
+    w.add("SaveVideo", 6, video=video_out[0], filename_prefix="liveportrait/smiling_video")
+    return w
+
+
 WORKFLOWS: list[Callable[[], Workflow]] = [
     animate_driving_video, animate_motion_template, step_by_step, text_to_image_animate, edit_expression,
-    keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit,
+    keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit, edit_source_video,
 ]

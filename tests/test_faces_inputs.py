@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from liveportrait_core.faces.crop import cut_crops, network_input, track_source_image
-from liveportrait_core.faces.detector import NoFaceError, choose_faces
+from liveportrait_core.faces.detector import FaceDetections, NoFaceError, choose_faces
 from liveportrait_core.faces.images import as_uint8_images, frames_tensor
 from tests.faces_support import face_models, mediapipe_detector, portrait  # noqa: F401
 
@@ -62,3 +62,11 @@ def test_face_index_out_of_range_is_explained(mediapipe_detector):
         choose_faces(faces, 2, "s42")
     with pytest.raises(ValueError, match="'largest', 'all' or an index"):
         choose_faces(faces, "smallest")
+
+
+def test_a_face_reported_twice_counts_once():
+    boxes = torch.tensor([[100., 100., 300., 300.], [400., 100., 560., 260.], [110., 105., 295., 290.]])
+    faces = FaceDetections(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3, 203, 2), torch.zeros(3, 203, 2))
+    kept = faces.largest_first().without_duplicates()
+    assert kept.boxes.tolist() == boxes[:2].tolist()  # the near copy of face 0 is gone, the other face stays
+    assert len(faces.without_duplicates(iou=0.99)) == 3

@@ -32,9 +32,11 @@ def api_workflow(name: str) -> dict:
 
 
 def shortened(prompt: dict) -> dict:
-    """``prompt`` with its frame-count parameters set to FRAMES."""
+    """``prompt`` with its frame-count parameters set to FRAMES (those already asking for fewer, such as one frame
+    picked from a batch, stay)."""
     for node in prompt.values():
-        node["inputs"].update(SHORT.get(node["class_type"], {}))
+        inputs = node["inputs"]
+        inputs.update({k: v for k, v in SHORT.get(node["class_type"], {}).items() if not 0 < inputs.get(k, 0) < v})
     return prompt
 
 

@@ -22,6 +22,17 @@ class NoFaceError(ValueError):
     """No face was found; the message names the image or frame."""
 
 
+DUPLICATE_IOU = 0.5  # two detections overlapping this much (intersection over union) are one face reported twice
+
+
+def box_iou(a: Tensor, b: Tensor) -> Tensor:
+    """(K, 4), (M, 4) ``[l, t, r, b]`` boxes -> (K, M) intersection over union."""
+    lo, hi = torch.maximum(a[:, None, :2], b[None, :, :2]), torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (hi - lo).clamp_min(0).prod(-1)
+    area_a, area_b = (a[:, 2:] - a[:, :2]).prod(-1), (b[:, 2:] - b[:, :2]).prod(-1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp_min(1e-12)
+
+
 @dataclass
 class FaceDetections:
     """The faces found in one image, largest box first.
@@ -52,6 +63,12 @@ class FaceDetections:
         """The same faces sorted by box area, largest first (stable)."""
         area = (self.boxes[:, 2] - self.boxes[:, 0]) * (self.boxes[:, 3] - self.boxes[:, 1])
         return self.select(torch.argsort(-area, stable=True))
+
+    def without_duplicates(self, iou: float = DUPLICATE_IOU) -> "FaceDetections":
+        """The faces with every box that overlaps an earlier (larger, once sorted) box by more than ``iou`` dropped:
+        a detector that reports one face twice would otherwise make "face 1" the same face as face 0."""
+        overlap = box_iou(self.boxes, self.boxes).triu(diagonal=1) > iou
+        return self.select(~overlap.any(dim=0))
 
 
 class FaceDetector(Protocol):

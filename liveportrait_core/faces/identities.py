@@ -16,24 +16,15 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from .detector import FaceDetections
+from .detector import DUPLICATE_IOU, FaceDetections, box_iou
 
 MAX_SHIFT = 1.0  # a detection farther than this many face sizes from an identity's last box is not that face
-DUPLICATE_IOU = 0.5  # an unmatched detection overlapping a matched one this much is the same face again
 
 
 def _centres_and_sizes(boxes: Tensor) -> tuple[Tensor, Tensor]:
     """(K, 4) ``[l, t, r, b]`` -> centres (K, 2) and sizes (K,) (square root of the box area), float64."""
     b = boxes.double()
     return (b[:, :2] + b[:, 2:]) / 2, ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).clamp_min(1e-12).sqrt()
-
-
-def box_iou(a: Tensor, b: Tensor) -> Tensor:
-    """(K, 4), (M, 4) ``[l, t, r, b]`` boxes -> (K, M) intersection over union."""
-    lo, hi = torch.maximum(a[:, None, :2], b[None, :, :2]), torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (hi - lo).clamp_min(0).prod(-1)
-    area_a, area_b = (a[:, 2:] - a[:, :2]).prod(-1), (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp_min(1e-12)
 
 
 def follow_faces(detections: Sequence[FaceDetections], count: int | None = None, max_shift: float = MAX_SHIFT) -> Tensor:

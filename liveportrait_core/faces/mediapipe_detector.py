@@ -78,7 +78,7 @@ class MediaPipeDetector:
         boxes = torch.cat((points.min(dim=1).values, points.max(dim=1).values), dim=1)
         scores = self._scores(image, boxes)
         landmarks = mediapipe_to_203(points)
-        return FaceDetections(boxes, scores, landmarks, landmarks).largest_first()
+        return FaceDetections(boxes, scores, landmarks, landmarks).largest_first().without_duplicates()
 
     def _scores(self, image, boxes: Tensor) -> Tensor:
         """(K,) best detector score whose box holds each face's box centre (NaN where none)."""
