@@ -54,17 +54,25 @@ LOW_PRECISION_PARTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Low-precision parts whose 2-D convolutions run channels-last (NHWC) on these devices: on the CPU (oneDNN with
-# AMX) the eager generator ran 12% faster (2,153 -> 1,891 ms/frame in bf16, batch 4, same output); compiled, the same.
-CHANNELS_LAST_PARTS: dict[str, tuple[str, ...]] = {"generator": ("",)}
-CHANNELS_LAST_DEVICES = ("cpu", "cuda")
+# Low-precision parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), per device type and whether
+# they are compiled. CPU (oneDNN with AMX): the eager bf16 generator ran 12% faster (2,153 -> 1,891 ms/frame, batch 4,
+# same output), compiled the same. CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95,
+# G 3.74 -> 4.78 ms/frame), so eager stays contiguous; compiled, channels-last W ran 2.14 against 2.27 ms/frame.
+CHANNELS_LAST_PARTS: dict[tuple[str, bool], dict[str, tuple[str, ...]]] = {
+    ("cpu", False): {"generator": ("",)},
+    ("cpu", True): {"generator": ("",)},
+    ("cuda", True): {"generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")},
+}
+
+
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}  # tensor rank -> channels-last format
 
 
 def _cast_inputs(dtype: torch.dtype, channels_last: bool):
+    formats = _CHANNELS_LAST if channels_last else {}
+
     def cast(a: Tensor) -> Tensor:
-        if channels_last and a.ndim == 4:
-            return a.to(dtype, memory_format=torch.channels_last)
-        return a.to(dtype)
+        return a.to(dtype, memory_format=formats.get(a.ndim, torch.preserve_format))
 
     def hook(_module: nn.Module, args: tuple) -> tuple:
         return tuple(cast(a) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args)
@@ -77,7 +85,7 @@ def _outputs_to_float(_module: nn.Module, _args: tuple, out: Tensor) -> Tensor:
 
 def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: bool = False) -> None:
     """Store ``module``'s weights in ``dtype`` and make it take and return float32 tensors (in place);
-    ``channels_last`` also stores its weights and takes its 4-D inputs in NHWC order.
+    ``channels_last`` also stores its weights and takes its inputs in NHWC (4-D) or NDHWC (5-D) order.
 
     Parameter names are unchanged, so checkpoints and model managers see the same module.
     """
@@ -85,19 +93,23 @@ def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: b
         raise RuntimeError(f"{type(module).__name__} already runs in {module._low_precision}")
     module.to(dtype)
     if channels_last:
-        module.to(memory_format=torch.channels_last)
+        for param in module.parameters():  # 2-D and 3-D convolution kernels
+            if param.ndim in _CHANNELS_LAST:
+                param.data = param.data.contiguous(memory_format=_CHANNELS_LAST[param.ndim])
     module.register_forward_pre_hook(_cast_inputs(dtype, channels_last))
     module.register_forward_hook(_outputs_to_float)
     module._low_precision = dtype
 
 
-def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: torch.device | None = None) -> None:
+def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: torch.device | None = None,
+                    compiled: bool = False) -> None:
     """Put the :data:`LOW_PRECISION_PARTS` of ``networks`` (field name -> module) in ``dtype``, the
-    :data:`CHANNELS_LAST_PARTS` channels-last on ``device`` types that gain from it; no-op for float32."""
+    :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it on ``device`` (eager or ``compiled``);
+    no-op for float32."""
     if dtype == torch.float32:
         return
-    nhwc = device is not None and device.type in CHANNELS_LAST_DEVICES
+    nhwc = CHANNELS_LAST_PARTS.get((device.type, compiled), {}) if device is not None else {}
     for field, parts in LOW_PRECISION_PARTS.items():
         for path in parts:
-            channels_last = nhwc and path in CHANNELS_LAST_PARTS.get(field, ())
+            channels_last = path in nhwc.get(field, ())
             run_in_low_precision(networks[field].get_submodule(path), dtype, channels_last)

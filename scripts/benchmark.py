@@ -191,7 +191,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=4, help="driving frames per end-to-end run")
     p.add_argument("--batch", type=int, default=4, help="our render chunk size")
     p.add_argument("--precision", default="auto", help="our precision (auto: bf16/fp16 on GPU, fp32 on CPU)")
-    p.add_argument("--compile", action="store_true", help="torch.compile our generator")
+    p.add_argument("--compile", action="store_true", help="torch.compile as the engine does (G; on CUDA W too)")
     p.add_argument("--sweep", type=lambda v: [int(x) for x in v.split(",")], default=[],
                    help="also time W+G at these batch sizes, e.g. 1,4,16")
     p.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[],
@@ -227,11 +227,11 @@ def main() -> None:
     kp_b = source.x_s.expand(b, -1, -1)
     wout = onets.warping(source.feature, source.x_s, source.x_s)["out"]
     rows = []
-    for label, one_frame, batched in [
+    for label, one_frame, batched in [  # batched rows run ours: W and G as the engine runs them (compiled or not)
         ("F appearance", lambda n: n.appearance(image), None),
         ("M motion", lambda n: n.motion(frames[:1]), lambda n: n.motion(frames[:1].expand(b, -1, -1, -1))),
-        ("W warping", lambda n: n.warping(source.feature, source.x_s, source.x_s), lambda n: n.warping(feat_b, kp_b, kp_b)),
-        ("G generator", lambda n: n.generator(wout), lambda n: (ours.generator if n is nets else n.generator)(wout.expand(b, -1, -1, -1))),
+        ("W warping", lambda n: n.warping(source.feature, source.x_s, source.x_s), lambda n: ours.warping(feat_b, kp_b, kp_b)),
+        ("G generator", lambda n: n.generator(wout), lambda n: ours.generator(wout.expand(b, -1, -1, -1))),
     ]:
         with autocast(device, baseline_dtype):
             one = timed(lambda: one_frame(onets), device)

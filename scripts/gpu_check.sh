@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# GPU checks for a machine with CUDA (run by hand or through the device tool): conformance in strict fp32,
-# low-precision deviations, and the benchmark at a few batch sizes. Needs python3 with torch, numpy, scipy,
-# safetensors, pillow and pytest, and the conformance folder (LIVEPORTRAIT_SHARED, default ../shared).
+# GPU checks for a machine with CUDA, in one go (by hand or through a lent machine): conformance in strict fp32 and
+# the low-precision deviations on CUDA, memory against video length (1,000 and 18,000 frames to an mp4), the
+# layout/compile probe of warping + generator, and the end-to-end benchmark. Each step has its own time limit and
+# its log goes to $OUT (default ./gpu_logs). Needs python3 with torch, numpy, scipy, safetensors, pillow, av, pytest,
+# matplotlib, and the conformance folder (LIVEPORTRAIT_SHARED, default ../shared).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+OUT=${OUT:-gpu_logs}
+mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 LIVEPORTRAIT_TEST_DEVICE=cuda
+SHARED=${LIVEPORTRAIT_SHARED:-../shared}
+WEIGHTS=${WEIGHTS:-$HOME/.cache/liveportrait-kit-tests/weights}
+[ -f "$WEIGHTS/spade_generator.pth" ] || $PY "$SHARED/conformance/make_weights.py" "$WEIGHTS" > /dev/null
+step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.txt
+    local name=$1 limit=$2; shift 2
+    echo "== $name (limit ${limit}s) =="
+    timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.txt"
+}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
-$PY -m pytest -q -p no:cacheprovider tests/test_networks.py tests/test_precision.py 2>&1 | tail -15
-for b in 1 8 32; do $PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch $b; done
-$PY scripts/benchmark.py --device cuda --precision fp16 --frames 64 --batch 32
-$PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch 32 --compile
+step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/test_networks.py tests/test_precision.py
+for n in 1000 18000; do
+    step "length_$n" 240 $PY scripts/benchmark.py --device cuda --precision bf16 --batch 32 --weights "$WEIGHTS" --length-run $n
+done
+step probe 200 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32
+step benchmark 180 $PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch 32 --compile \
+    --weights "$WEIGHTS" --sweep 8,32 --plot "$OUT/benchmark_cuda.png"

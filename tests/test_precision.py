@@ -65,6 +65,25 @@ def test_low_precision_generator_runs_channels_last_on_cpu(synthetic_weights):
     assert frames.dtype == torch.float32 and frames.shape == (1, 3, 512, 512)
 
 
+def test_compiled_cuda_layout_keeps_the_warping_output(synthetic_weights):
+    """For compiled CUDA runs the hourglass and mask head go channels-last (NDHWC); eager ones stay contiguous.
+    The layout changes no value (checked with the CPU kernels: the policy, not the device, decides the layout)."""
+    cuda = torch.device("cuda")
+    eager, compiled = load_networks(synthetic_weights, download=False), load_networks(synthetic_weights, download=False)
+    apply_precision({"warping": eager.warping, "generator": eager.generator}, torch.bfloat16, cuda, compiled=False)
+    apply_precision({"warping": compiled.warping, "generator": compiled.generator}, torch.bfloat16, cuda, compiled=True)
+    hourglass = (n.warping.dense_motion_network.hourglass.decoder.conv.weight for n in (eager, compiled))
+    assert [w.is_contiguous(memory_format=torch.channels_last_3d) for w in hourglass] == [False, True]
+    assert compiled.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not eager.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    feature, kp_driving = torch.randn(1, 32, 16, 64, 64) * 0.5, torch.randn(1, 21, 3) * 0.3
+    kp_source = kp_driving + 0.02 * torch.randn(1, 21, 3)
+    with torch.inference_mode():
+        a, b = (n.warping(feature, kp_driving, kp_source)["out"] for n in (eager, compiled))
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
 def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     with pytest.raises(ValueError, match="not one of"):

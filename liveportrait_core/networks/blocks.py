@@ -28,9 +28,21 @@ class ConvBlock(nn.Module):
         if self.upsample:
             x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
         x = F.leaky_relu(self.norm(self.conv(x)), self.negative_slope)
-        if self.downsample:  # 2x2 average over H and W; depth folded into channels (CPU has no bf16 avg_pool3d)
-            x = F.avg_pool2d(x.flatten(1, -3), 2).unflatten(1, x.shape[1:-2])
+        if self.downsample:
+            x = _average_2x2(x)
         return x
+
+
+def _average_2x2(x: Tensor) -> Tensor:
+    """2x2 average over the last two axes of (B, C, H, W) or (B, C, D, H, W), keeping the memory layout.
+
+    On the CPU, 3-D inputs fold depth into channels for ``avg_pool2d`` (the CPU has no bf16 ``avg_pool3d``).
+    """
+    if x.ndim == 4:
+        return F.avg_pool2d(x, 2)
+    if x.device.type == "cpu":
+        return F.avg_pool2d(x.flatten(1, -3), 2).unflatten(1, x.shape[1:-2])
+    return F.avg_pool3d(x, (1, 2, 2))
 
 
 class ResBlock3d(nn.Module):

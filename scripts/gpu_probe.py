@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""GPU probe: where warping + generator time goes, and which layout / compile variant is fastest.
+
+Times each variant with CUDA events (median of repeats, after warm-up) at one batch size, states its
+relative error against the float32 networks on the same inputs, and prints the top kernels of the
+shipped compiled path from the profiler. A measuring tool for a lent GPU, not a test; figures it gave
+are in docs/performance.md.
+
+    python3 scripts/gpu_probe.py --batch 32 --weights DIR
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from liveportrait_core.model_files import load_networks  # noqa: E402
+from liveportrait_core.networks.warping import conv3d_by_depth_slices  # noqa: E402
+from liveportrait_core.precision import apply_precision  # noqa: E402
+
+DEVICE = torch.device("cuda")
+
+
+def median_ms(fn: Callable[[], object], repeat: int = 10) -> float:
+    """Median milliseconds of one call after two warm-up calls (CUDA events on a GPU, the host clock elsewhere)."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(repeat):
+        if DEVICE.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def relative_error(out: Tensor, ref: Tensor) -> float:
+    return float((out.float() - ref).norm() / ref.norm())
+
+
+def networks(weights: Path, dtype: torch.dtype, compiled: bool):
+    """Fresh networks with W and G in ``dtype`` and the layouts the engine gives them, eager or ``compiled``."""
+    nets = load_networks(weights, download=False, device=DEVICE)
+    apply_precision({"warping": nets.warping, "generator": nets.generator}, dtype, DEVICE, compiled)
+    return nets
+
+
+def report(label: str, ms: float, batch: int, err: float | None = None, extra: str = "") -> None:
+    tail = f"  rel.err {err:.2e}" if err is not None else ""
+    print(f"{label:<46}{ms / batch:>9.3f} ms/frame{tail}{extra}", flush=True)
+
+
+def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
+    """The mask head alone (7x7x7, 142 -> 22 channels), the largest single convolution of W, in each layout."""
+    conv = nn.Conv3d(142, 22, 7, padding=3).to(DEVICE, dtype)
+    x = torch.randn(b, 142, 16, 64, 64, device=DEVICE, dtype=dtype)
+    ref = F.conv3d(x.float(), conv.weight.float(), conv.bias.float(), padding=3)
+    x_cl, w_cl = (t.contiguous(memory_format=torch.channels_last_3d) for t in (x, conv.weight))
+    # the same convolution as one 2-D convolution over 7-slice depth windows, channels-last
+    windows = F.pad(x, (0, 0, 0, 0, 3, 3)).unfold(2, 7, 1).permute(0, 2, 5, 1, 3, 4).reshape(b * 16, 7 * 142, 64, 64)
+    windows = windows.contiguous(memory_format=torch.channels_last)
+    w2d = conv.weight.permute(0, 2, 1, 3, 4).reshape(22, 7 * 142, 7, 7).contiguous(memory_format=torch.channels_last)
+    for label, fn in [("mask conv NCDHW", lambda: conv(x)),
+                      ("mask conv NDHWC", lambda: F.conv3d(x_cl, w_cl, conv.bias, padding=3)),
+                      ("mask conv 2-D over depth windows", lambda: conv3d_by_depth_slices(x, conv)),
+                      ("  same, windows ready in NHWC", lambda: F.conv2d(windows, w2d, conv.bias, padding=3))]:
+        out = fn()
+        out = out if out.ndim == 5 else out.view(b, 16, 22, 64, 64).transpose(1, 2)
+        report(label, median_ms(fn), b, relative_error(out, ref))
+    print(flush=True)
+
+
+@torch.inference_mode()
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, required=True)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"))
+    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--device", default="cuda", help="cpu for a quick check of this script")
+    args = p.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # a true float32 reference
+    b, dtype = args.batch, {"bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    torch.manual_seed(0)
+    feat = (torch.randn(1, 32, 16, 64, 64, device=DEVICE) * 0.5).expand(b, -1, -1, -1, -1)
+    kd = torch.randn(b, 21, 3, device=DEVICE) * 0.3
+    ks = kd + 0.02 * torch.randn(b, 21, 3, device=DEVICE)
+    name = torch.cuda.get_device_name() if DEVICE.type == "cuda" else "CPU"
+    print(f"{name}; torch {torch.__version__}; batch {b}; {args.dtype}\n", flush=True)
+
+    ref_nets = load_networks(args.weights, download=False, device=DEVICE)
+    ref_w = ref_nets.warping(feat, kd, ks)["out"]
+    ref_frames = ref_nets.generator(ref_w)
+    del ref_nets
+    probe_mask_conv(b, dtype)
+
+    eager = networks(args.weights, dtype, compiled=False)
+    w_eager = lambda: eager.warping(feat, kd, ks)["out"]  # noqa: E731
+    report("W eager", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
+    report("G eager", median_ms(lambda: eager.generator(ref_w)), b, relative_error(eager.generator(ref_w), ref_frames))
+    if args.no_compile:
+        return
+
+    nets = networks(args.weights, dtype, compiled=True)
+    start = time.perf_counter()
+    cw = torch.compile(nets.warping, options={"freezing": True})
+    out = cw(feat, kd, ks)["out"]
+    report("W compiled", median_ms(lambda: cw(feat, kd, ks)), b, relative_error(out, ref_w),
+           f"  (compile {time.perf_counter() - start:.0f} s)")
+    start = time.perf_counter()
+    cg = torch.compile(nets.generator, options={"freezing": True})
+    frames = cg(ref_w)
+    report("G compiled", median_ms(lambda: cg(ref_w)), b, relative_error(frames, ref_frames),
+           f"  (compile {time.perf_counter() - start:.0f} s)")
+    report("W eager + G compiled", median_ms(lambda: cg(w_eager())), b)
+    wg = lambda: cg(cw(feat, kd, ks)["out"])  # noqa: E731
+    report("W + G compiled", median_ms(wg), b, relative_error(wg(), ref_frames))
+    if DEVICE.type == "cuda":
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            wg()
+            torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=90), flush=True)
+
+
+if __name__ == "__main__":
+    main()
