@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from .anchors import with_anchor
 from .animals import animal_keypoints
 from .driving import DrivingOptions
 from .engine import LivePortraitEngine
@@ -35,6 +36,7 @@ class FaceDriving:
     is_image: bool = False
     options: DrivingOptions = field(default_factory=DrivingOptions)
     sliders: ExpressionSliders | None = None
+    anchor: MotionSequence | None = None  # one frame relative motion is measured against; None: the first
 
     def __post_init__(self) -> None:
         if self.motion is None and self.sliders is None:
@@ -63,11 +65,14 @@ def face_keypoints(engine: LivePortraitEngine, source: MotionSequence, driving: 
         return edited_frame_keypoints(module, source.select(list(source_index)), driving.sliders,
                                       stitching=driving.options.stitching)
     drive = driving.motion.to(engine.device).select(list(driving_index))
-    if engine.networks.variant == "animals":
-        if len(source) != 1:
+    if len(source) > 1:
+        if engine.networks.variant == "animals":
             raise ValueError("the animal pipeline animates still images only (the official one has no source-video path)")
-        return animal_keypoints(module, source, drive, driving.options)
-    if len(source) == 1:
-        return animate_keypoints(module, source, drive, driving.options, driving_is_image=driving.is_image)
-    return source_video_keypoints(module, source.select(list(source_index)), drive, driving.options, video,
-                                  driving_is_image=driving.is_image, sliders=driving.sliders)
+        return source_video_keypoints(module, source.select(list(source_index)), drive, driving.options, video,
+                                      driving_is_image=driving.is_image, sliders=driving.sliders, anchor=driving.anchor)
+    skip = 0 if driving.anchor is None else 1  # a still source measures against the anchor put in front
+    if skip:
+        drive = with_anchor(drive, driving.anchor.to(engine.device))
+    if engine.networks.variant == "animals":
+        return animal_keypoints(module, source, drive, driving.options)[skip:]
+    return animate_keypoints(module, source, drive, driving.options, driving_is_image=driving.is_image)[skip:]

@@ -63,12 +63,14 @@ class SourceVideoOptions:
 
 
 def source_video_motion(source: MotionSequence, driving: MotionSequence, options: DrivingOptions,
-                        video: SourceVideoOptions = SourceVideoOptions(), *, driving_is_image: bool = False) -> MotionSequence:
+                        video: SourceVideoOptions = SourceVideoOptions(), *, driving_is_image: bool = False,
+                        anchor: MotionSequence | None = None) -> MotionSequence:
     """Pose and expression of each output frame (module docstring), on the source frames' canonical keypoints.
 
     Args:
         source: L source frames (R, exp, scale, t, kp), one per output frame.
-        driving: L driving frames paired with them (frame 0 is the anchor); one frame repeated for an image.
+        driving: L driving frames paired with them; one frame repeated for an image.
+        anchor: the one frame relative motion is measured against (default: driving frame 0, as officially).
 
     Returns:
         L frames (t_z kept as given; posing drops it), ``x_s`` not set.
@@ -85,8 +87,9 @@ def source_video_motion(source: MotionSequence, driving: MotionSequence, options
     if options.relative and driving_is_image:
         exp, R = source.exp + (driving.exp - lip_array(driving.exp)), source.R
     elif options.relative:
-        exp = smooth(source.exp + (driving.exp - driving.exp[:1]))
-        R = smooth(driving.R @ driving.R[:1].transpose(1, 2) @ source.R)
+        ref = driving if anchor is None else anchor.to(driving.exp.device)
+        exp = smooth(source.exp + (driving.exp - ref.exp[:1]))
+        R = smooth(driving.R @ ref.R[:1].transpose(1, 2) @ source.R)
     else:
         exp, R = smooth(driving.exp), smooth(driving.R)
     pose_on = region in ("all", "pose")
@@ -115,15 +118,17 @@ def eye_hold_delta(module: StitchingRetargeting, x_s: Tensor, eye_ratio: Tensor)
 @torch.inference_mode()
 def source_video_keypoints(module: StitchingRetargeting | None, source: MotionSequence, driving: MotionSequence,
                            options: DrivingOptions, video: SourceVideoOptions = SourceVideoOptions(), *,
-                           driving_is_image: bool = False, sliders: ExpressionSliders | None = None) -> Tensor:
+                           driving_is_image: bool = False, sliders: ExpressionSliders | None = None,
+                           anchor: MotionSequence | None = None) -> Tensor:
     """Final driving keypoints (L, 21, 3) of a source video, one per output frame (module docstring).
 
     Args:
         source: L source frames with kp, x_s (and per-frame eye/lip ratios when the options use them).
         driving: L paired driving frames (with per-frame ratios for eye/lip retargeting).
         sliders: expression sliders applied to every driven frame (driving first, then edits).
+        anchor: see :func:`source_video_motion`.
     """
-    motion = source_video_motion(source, driving, options, video, driving_is_image=driving_is_image)
+    motion = source_video_motion(source, driving, options, video, driving_is_image=driving_is_image, anchor=anchor)
     x_s = source.x_s
     if sliders is None:
         x = transform_keypoints(motion.kp, motion.R, motion.exp, motion.scale, motion.t)

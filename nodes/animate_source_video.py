@@ -56,9 +56,6 @@ def _check(images: Tensor, crop: FaceCrop, motion: DrivingMotion | None, express
                          f"{crop.width}x{crop.height} frames; connect the frames that went into Crop Faces")
     if motion is None:
         return
-    if motion.anchor is not None:
-        raise ValueError(f"{NODE}: the motion carries an anchor from Anchor Motion, but a source video measures "
-                         "relative motion against the first driving frame; cut the clip with Trim Motion instead")
     if eye_or_lip and motion.sequence.eye_ratio is None:
         raise ValueError(f"{NODE}: eye / lip retargeting needs eye and lip open ratios for every driving frame, and "
                          "input 'motion' has none; connect Crop Driving Faces' crop to Extract Motion, or turn the "
@@ -74,7 +71,7 @@ def plan(models: LoadedModels, images: Tensor, crop: FaceCrop, motion: DrivingMo
     engine = models.ready()
     frames = SourceFrames.in_memory(to_uint8(images).cpu().numpy(), "input 'images'")
     driving = FaceDriving(None if motion is None else motion.sequence, motion is not None and motion.from_image,
-                          core_options, expression)
+                          core_options, expression, None if motion is None else motion.anchor)
     try:
         return plan_animation(engine, frames, [crop.track], [driving], policy=frame_policy,
                               video=SourceVideoOptions(smooth_variance, eye_hold))

@@ -84,6 +84,30 @@ def test_source_video_edit_keeps_a_frame_without_face_and_reports_it(comfy_serve
         assert difference[face].mean() > 10  # the face was re-rendered (noise, with the synthetic weights)
 
 
+def test_anchor_motion_sets_what_a_source_video_is_driven_relative_to(comfy_server, inputs):
+    g = Graph()
+    m = (models(g), 0)
+    components = g.add("GetVideoComponents", video=(g.add("LoadVideo", file=SOURCE), 0))
+    frames = g.add("ImageFromBatch", image=(components, 0), batch_index=0, length=2)
+    detector = g.add("LPK_LoadFaceDetector", backend="mediapipe", threshold=0.0, download=False)
+    crop = g.add("LPK_CropFaces", detector=(detector, 0), images=(frames, 0), frames="video", face=0, scale=2.3,
+                 vx_ratio=0.0, vy_ratio=-0.125, rotate=True, on_missing_face="fail")
+    motion = g.add("LPK_LoadMotionTemplate", template=TEMPLATE)
+    saves = []
+    for anchor_frame in (None, 0, 10):
+        driving = (motion, 0) if anchor_frame is None else \
+            (g.add("LPK_AnchorMotion", motion=(motion, 0), anchor="frame", frame=anchor_frame), 0)
+        node = g.add("LPK_AnimateSourceVideo", models=m, images=(frames, 0), crop=(crop, 1), motion=driving,
+                     **DEFAULT_OPTIONS, stitching=True, **SOURCE_VIDEO_OPTIONS, feather=16.0, chunk_size=2)
+        saves.append(g.add("SaveImage", images=(node, 0), filename_prefix=f"lp/v2v_anchor{anchor_frame}"))
+    run = comfy_server.run(g.prompt)
+    assert run.status == "success", run.messages[-1]
+    plain, first, later = (np.stack([np.asarray(Image.open(io.BytesIO(png))) for png in image_outputs(comfy_server, run, s)])
+                           for s in saves)
+    np.testing.assert_array_equal(first, plain)  # the first frame is the official anchor
+    assert np.abs(later.astype(int) - plain).mean() > 0.5  # another anchor moves the face differently
+
+
 def render_source_video(g: Graph, audio: str, prefix: str) -> str:
     detector = g.add("LPK_LoadFaceDetector", backend="mediapipe", threshold=0.0, download=False)
     return g.add("LPK_RenderToFile", models=(models(g), 0), driving_video=DRIVING, source_video=SOURCE, audio=audio,

@@ -63,6 +63,19 @@ def test_relative_video_motion_is_the_official_smoothed_transfer():
     assert torch.equal(got.scale, source.scale) and torch.equal(got.t, source.t) and torch.equal(got.kp, source.kp)
 
 
+def test_an_anchor_frame_replaces_the_first_driving_frame_as_the_reference():
+    source, driving = random_motion(6, 0), random_motion(6, 1)
+    options, video = DrivingOptions(), SourceVideoOptions(3e-7)
+    first = source_video_motion(source, driving, options, video)
+    torch.testing.assert_close(source_video_motion(source, driving, options, video, anchor=driving.select([0])), first)
+    got = source_video_motion(source, driving, options, video, anchor=driving.select([3]))
+    target = kalman_smooth(source.exp + driving.exp - driving.exp[3:4], 3e-7)
+    torch.testing.assert_close(got.exp, official_exp(source.exp, target))
+    rotations = torch.stack([driving.R[i] @ driving.R[3].T @ source.R[i] for i in range(6)])
+    torch.testing.assert_close(got.R, kalman_smooth(rotations, 3e-7))
+    assert not torch.allclose(got.exp, first.exp)
+
+
 def test_image_driving_and_absolute_motion_follow_the_official_source_video_path():
     source, image = random_motion(4, 2), random_motion(1, 3)
     driving = image.select([0, 0, 0, 0])
