@@ -88,9 +88,10 @@ def _outputs_to_float(_module: nn.Module, _args: tuple, out: Tensor) -> Tensor:
 
 def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: bool = False,
                          float_output: bool = True) -> None:
-    """Store ``module``'s weights in ``dtype`` and make it take float32 tensors and return float32 ones (or, without
-    ``float_output``, ``dtype`` ones) (in place); ``channels_last`` also stores its weights and takes its inputs
-    in NHWC (4-D) or NDHWC (5-D) order.
+    """Store ``module``'s weights in ``dtype`` and make it take float32 tensors (in place).
+
+    It returns float32 tensors, or ``dtype`` ones without ``float_output``; ``channels_last`` also stores its
+    weights and takes its inputs in NHWC (4-D) or NDHWC (5-D) order.
 
     Parameter names are unchanged, so checkpoints and model managers see the same module.
     """
