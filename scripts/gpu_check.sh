@@ -2,8 +2,8 @@
 # GPU checks for a machine with CUDA, in one go (by hand or through a lent machine): conformance in strict fp32 and
 # the low-precision deviations on CUDA, memory against video length (1,000 and 18,000 frames to an mp4), the
 # layout/compile probe of warping + generator, and the end-to-end benchmark. Each step has its own time limit and
-# its log goes to $OUT (default ./gpu_logs). Needs python3 with torch, numpy, scipy, safetensors, pillow, av, pytest,
-# matplotlib, and the conformance folder (LIVEPORTRAIT_SHARED, default ../shared).
+# its log goes to $OUT (default ./gpu_logs); STEPS picks a subset. Needs python3 with torch, numpy, scipy,
+# safetensors, pillow, av, pytest, matplotlib, and the conformance folder (LIVEPORTRAIT_SHARED, default ../shared).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -18,11 +18,15 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.txt
     echo "== $name (limit ${limit}s) =="
     timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.txt"
 }
+STEPS=" ${STEPS:-conformance lengths probe benchmark} "  # a subset, e.g. STEPS="probe benchmark"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/test_networks.py tests/test_precision.py
-for n in 1000 18000; do
+[[ $STEPS == *" conformance "* ]] &&
+    step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/test_networks.py tests/test_precision.py
+[[ $STEPS == *" lengths "* ]] && for n in 1000 18000; do
     step "length_$n" 240 $PY scripts/benchmark.py --device cuda --precision bf16 --batch 32 --weights "$WEIGHTS" --length-run $n
 done
-step probe 200 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32
-step benchmark 180 $PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch 32 --compile \
-    --weights "$WEIGHTS" --sweep 8,32 --plot "$OUT/benchmark_cuda.png"
+[[ $STEPS == *" probe "* ]] && step probe 200 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32
+[[ $STEPS == *" benchmark "* ]] &&
+    step benchmark 180 $PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch 32 --compile \
+        --weights "$WEIGHTS" --sweep 8,32 --plot "$OUT/benchmark_cuda.png"
+exit 0
