@@ -16,6 +16,7 @@ import torch
 from liveportrait_core.driving import DrivingOptions
 from liveportrait_core.engine import LivePortraitEngine
 from liveportrait_core.model_files import load_networks
+from liveportrait_core.networks.warping import conv3d_by_depth_slices
 from liveportrait_core.precision import apply_precision, resolve_dtype
 
 DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
@@ -82,6 +83,15 @@ def test_compiled_cuda_layout_keeps_the_warping_output(synthetic_weights):
     with torch.inference_mode():
         a, b = (n.warping(feature, kp_driving, kp_source)["out"] for n in (eager, compiled))
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
+def test_mask_head_as_depth_windows_is_the_3d_convolution(layout):
+    """The CPU bf16 mask head computes the same 'same' 7x7x7 convolution from either input layout (float64 here)."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(10, 22, 7, padding=3).double()
+    x = torch.randn(2, 10, 5, 12, 12, dtype=torch.float64).contiguous(memory_format=layout)
+    torch.testing.assert_close(conv3d_by_depth_slices(x, conv), conv(x), rtol=0, atol=1e-12)
 
 
 def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():

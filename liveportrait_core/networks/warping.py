@@ -27,18 +27,24 @@ def conv3d_by_depth_slices(x: Tensor, conv: nn.Conv3d) -> Tensor:
     the 3-D convolution into a 2-D one with k times the input channels. oneDNN runs large bf16 2-D
     convolutions on the CPU's matrix units, which it does not for this 7x7x7 kernel with 22 outputs.
     The outputs are zero-padded to a multiple of 32, the width of an AMX tile row in bf16 (22 -> 32 outputs:
-    the whole step 479 -> 432 ms/frame at batch 4 on the AMX Xeon). Costs a k-times larger copy of the input.
+    the whole step 479 -> 432 ms/frame at batch 4 on the AMX Xeon), and a channels-last input gives
+    channels-last windows (365 -> 270 ms/frame). Costs a k-times larger copy of the input.
     (B, C, D, H, W) -> (B, O, D, H, W).
     """
     b, c, d, h, w = x.shape
     k, outputs = conv.kernel_size[0], conv.out_channels
-    windows = F.pad(x, (0, 0, 0, 0, k // 2, k // 2)).unfold(2, k, 1)  # (B, C, D, H, W, k)
-    windows = windows.permute(0, 2, 5, 1, 3, 4).reshape(b * d, k * c, h, w)  # channel index = kd * C + c
     pad = -outputs % 32
     weight = F.pad(conv.weight.permute(0, 2, 1, 3, 4).reshape(outputs, k * c, k, k), (0, 0, 0, 0, 0, 0, 0, pad))
     bias = None if conv.bias is None else F.pad(conv.bias, (0, pad))
-    out = F.conv2d(windows, weight, bias, padding=k // 2)
-    return out.view(b, d, -1, h, w)[:, :, :outputs].transpose(1, 2)
+    if x.is_contiguous(memory_format=torch.channels_last_3d):  # windows channels-last too: a faster 2-D convolution
+        windows = F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, 0, 0, 0, 0, k // 2, k // 2)).unfold(1, k, 1)  # (B, D, H, W, C, k)
+        windows = windows.transpose(-1, -2).reshape(b * d, h, w, k * c).permute(0, 3, 1, 2)
+        weight = weight.contiguous(memory_format=torch.channels_last)
+    else:
+        windows = F.pad(x, (0, 0, 0, 0, k // 2, k // 2)).unfold(2, k, 1)  # (B, C, D, H, W, k)
+        windows = windows.permute(0, 2, 5, 1, 3, 4).reshape(b * d, k * c, h, w)
+    out = F.conv2d(windows, weight, bias, padding=k // 2)  # input channel index kd * C + c in both layouts
+    return out.unflatten(0, (b, d))[:, :, :outputs].transpose(1, 2)
 
 
 class MaskConv3d(nn.Conv3d):
