@@ -60,7 +60,7 @@ LOW_PRECISION_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("dense_motion_n
 # Low-precision parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), per device type and whether
 # they are compiled. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran 12% faster (2,153 ->
 # 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame, its mask head building its depth windows
-# channels-last (see ``conv3d_by_depth_slices``). CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95,
+# channels-last (see ``conv3d_by_depth_slices``), and 528-554 -> 486-500 once its pooling kept the layout. CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95,
 # G 3.74 -> 4.78 ms/frame), so eager stays contiguous; compiled, channels-last W ran 2.14 against 2.27 ms/frame.
 CHANNELS_LAST_PARTS: dict[tuple[str, bool], dict[str, tuple[str, ...]]] = {
     ("cpu", False): {"generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")},

@@ -16,6 +16,7 @@ import torch
 from liveportrait_core.driving import DrivingOptions
 from liveportrait_core.engine import LivePortraitEngine
 from liveportrait_core.model_files import load_networks
+from liveportrait_core.networks.blocks import ConvBlock
 from liveportrait_core.networks.warping import conv3d_by_depth_slices
 from liveportrait_core.precision import apply_precision, resolve_dtype
 
@@ -92,6 +93,15 @@ def test_mask_head_as_depth_windows_is_the_3d_convolution(layout):
     conv = torch.nn.Conv3d(10, 22, 7, padding=3).double()
     x = torch.randn(2, 10, 5, 12, 12, dtype=torch.float64).contiguous(memory_format=layout)
     torch.testing.assert_close(conv3d_by_depth_slices(x, conv), conv(x), rtol=0, atol=1e-12)
+
+
+def test_hourglass_pooling_keeps_a_channels_last_volume_channels_last():
+    block = ConvBlock(6, 8, dims=3, downsample=True).eval()
+    x = torch.randn(2, 6, 3, 8, 8)
+    with torch.inference_mode():
+        plain, nhwc = block(x), block(x.contiguous(memory_format=torch.channels_last_3d))
+    assert nhwc.is_contiguous(memory_format=torch.channels_last_3d) and nhwc.shape == (2, 8, 3, 4, 4)
+    torch.testing.assert_close(nhwc, plain)
 
 
 def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():

@@ -1,6 +1,7 @@
 """Convolution blocks shared by the appearance extractor and the warping module."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -36,13 +37,18 @@ class ConvBlock(nn.Module):
 def _average_2x2(x: Tensor) -> Tensor:
     """2x2 average over the last two axes of (B, C, H, W) or (B, C, D, H, W), keeping the memory layout.
 
-    On the CPU, 3-D inputs fold depth into channels for ``avg_pool2d`` (the CPU has no bf16 ``avg_pool3d``).
+    On the CPU, which has no bf16 ``avg_pool3d``, 3-D inputs fold depth into the batch (channels-last ones, no copy)
+    or into the channels for ``avg_pool2d``.
     """
     if x.ndim == 4:
         return F.avg_pool2d(x, 2)
-    if x.device.type == "cpu":
-        return F.avg_pool2d(x.flatten(1, -3), 2).unflatten(1, x.shape[1:-2])
-    return F.avg_pool3d(x, (1, 2, 2))
+    if x.device.type != "cpu":
+        return F.avg_pool3d(x, (1, 2, 2))
+    if x.is_contiguous(memory_format=torch.channels_last_3d):  # depth folded into the batch: NHWC slices, no copy
+        b, c, d = x.shape[:3]
+        pooled = F.avg_pool2d(x.transpose(1, 2).reshape(b * d, c, *x.shape[-2:]), 2)
+        return pooled.unflatten(0, (b, d)).transpose(1, 2)
+    return F.avg_pool2d(x.flatten(1, -3), 2).unflatten(1, x.shape[1:-2])
 
 
 class ResBlock3d(nn.Module):
