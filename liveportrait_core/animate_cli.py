@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from .animals import check_animal_options

@@ -65,14 +65,15 @@ def face_keypoints(engine: LivePortraitEngine, source: MotionSequence, driving: 
         return edited_frame_keypoints(module, source.select(list(source_index)), driving.sliders,
                                       stitching=driving.options.stitching)
     drive = driving.motion.to(engine.device).select(list(driving_index))
+    anchor = None if driving.anchor is None else driving.anchor.to(engine.device)
     if len(source) > 1:
         if engine.networks.variant == "animals":
             raise ValueError("the animal pipeline animates still images only (the official one has no source-video path)")
         return source_video_keypoints(module, source.select(list(source_index)), drive, driving.options, video,
-                                      driving_is_image=driving.is_image, sliders=driving.sliders, anchor=driving.anchor)
-    skip = 0 if driving.anchor is None else 1  # a still source measures against the anchor put in front
+                                      driving_is_image=driving.is_image, sliders=driving.sliders, anchor=anchor)
+    skip = 0 if anchor is None else 1  # a still source measures against the anchor put in front
     if skip:
-        drive = with_anchor(drive, driving.anchor.to(engine.device))
+        drive = with_anchor(drive, anchor)
     if engine.networks.variant == "animals":
         return animal_keypoints(module, source, drive, driving.options)[skip:]
     return animate_keypoints(module, source, drive, driving.options, driving_is_image=driving.is_image)[skip:]

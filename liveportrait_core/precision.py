@@ -57,16 +57,15 @@ LOW_PRECISION_PARTS: dict[str, tuple[str, ...]] = {
 LOW_PRECISION_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("dense_motion_network.hourglass", "third")}
 
 
-# Low-precision parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), per device type and whether
-# they are compiled. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran 12% faster (2,153 ->
-# 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame, its mask head building its depth windows
-# channels-last (see ``conv3d_by_depth_slices``), and 528-554 -> 486-500 once its pooling kept the layout. CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95,
-# G 3.74 -> 4.78 ms/frame), so eager stays contiguous; compiled, channels-last W ran 2.14 against 2.27 ms/frame.
-CHANNELS_LAST_PARTS: dict[tuple[str, bool], dict[str, tuple[str, ...]]] = {
-    ("cpu", False): {"generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")},
-    ("cpu", True): {"generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")},
-    ("cuda", True): {"generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")},
-}
+# Low-precision parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), and on which device types,
+# eager or compiled, they gain from it. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran
+# 12% faster (2,153 -> 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame with its mask head building
+# its depth windows channels-last (see ``conv3d_by_depth_slices``), 528-554 -> 486-500 once its pooling kept the
+# layout. CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95, G 3.74 -> 4.78 ms/frame);
+# compiled, channels-last W ran 2.14 against 2.27 ms/frame.
+CHANNELS_LAST_PARTS: dict[str, tuple[str, ...]] = {
+    "generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")}
+CHANNELS_LAST_ON: dict[str, tuple[bool, ...]] = {"cpu": (False, True), "cuda": (True,)}  # device -> compiled?
 
 
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}  # tensor rank -> channels-last format
@@ -112,11 +111,12 @@ def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: b
 def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: torch.device | None = None,
                     compiled: bool = False) -> None:
     """Put the :data:`LOW_PRECISION_PARTS` of ``networks`` (field name -> module) in ``dtype``, the
-    :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it on ``device`` (eager or ``compiled``);
+    :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it (:data:`CHANNELS_LAST_ON`, by ``device``
+    and ``compiled``);
     no-op for float32."""
     if dtype == torch.float32:
         return
-    nhwc = CHANNELS_LAST_PARTS.get((device.type, compiled), {}) if device is not None else {}
+    nhwc = CHANNELS_LAST_PARTS if device is not None and compiled in CHANNELS_LAST_ON.get(device.type, ()) else {}
     for field, parts in LOW_PRECISION_PARTS.items():
         for path in parts:
             run_in_low_precision(networks[field].get_submodule(path), dtype, channels_last=path in nhwc.get(field, ()),

@@ -37,7 +37,8 @@ def conv3d_by_depth_slices(x: Tensor, conv: nn.Conv3d) -> Tensor:
     weight = F.pad(conv.weight.permute(0, 2, 1, 3, 4).reshape(outputs, k * c, k, k), (0, 0, 0, 0, 0, 0, 0, pad))
     bias = None if conv.bias is None else F.pad(conv.bias, (0, pad))
     if x.is_contiguous(memory_format=torch.channels_last_3d):  # windows channels-last too: a faster 2-D convolution
-        windows = F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, 0, 0, 0, 0, k // 2, k // 2)).unfold(1, k, 1)  # (B, D, H, W, C, k)
+        ndhwc = x.permute(0, 2, 3, 4, 1)
+        windows = F.pad(ndhwc, (0, 0, 0, 0, 0, 0, k // 2, k // 2)).unfold(1, k, 1)  # (B, D, H, W, C, k)
         windows = windows.transpose(-1, -2).reshape(b * d, h, w, k * c).permute(0, 3, 1, 2)
         weight = weight.contiguous(memory_format=torch.channels_last)
     else:
