@@ -11,6 +11,7 @@ are in docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.networks.warping import conv3d_by_depth_slices  # noqa: E402
+from liveportrait_core.networks import depth_slices  # noqa: E402
 from liveportrait_core.precision import apply_precision  # noqa: E402
 
 DEVICE = torch.device("cuda")
@@ -95,20 +96,32 @@ def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
     x = torch.randn(b, 142, 16, 64, 64, device=DEVICE, dtype=dtype)
     ref = F.conv3d(x.float(), conv.weight.float(), conv.bias.float(), padding=3)
     x_cl, w_cl = (t.contiguous(memory_format=torch.channels_last_3d) for t in (x, conv.weight))
-    # the same convolution as one 2-D convolution over 7-slice depth windows, channels-last
-    windows = F.pad(x, (0, 0, 0, 0, 3, 3)).unfold(2, 7, 1).permute(0, 2, 5, 1, 3, 4).reshape(b * 16, 7 * 142, 64, 64)
-    windows = windows.contiguous(memory_format=torch.channels_last)
-    w2d = conv.weight.permute(0, 2, 1, 3, 4).reshape(22, 7 * 142, 7, 7).contiguous(memory_format=torch.channels_last)
     spectrum = kernel_spectrum(conv)
     for label, fn in [("mask conv NCDHW", lambda: conv(x)),
                       ("mask conv NDHWC", lambda: F.conv3d(x_cl, w_cl, conv.bias, padding=3)),
-                      ("mask conv 2-D over depth windows", lambda: conv3d_by_depth_slices(x, conv)),
-                      ("  same, windows ready in NHWC", lambda: F.conv2d(windows, w2d, conv.bias, padding=3)),
+                      ("mask conv by depth taps, NDHWC", lambda: depth_slices.conv3d_by_depth_taps(x_cl, conv)),
                       ("mask conv by 3-D FFT, float32", lambda: fft_conv3d(x, spectrum, conv.bias))]:
         out = fn()
-        out = out if out.ndim == 5 else out.view(b, 16, 22, 64, 64).transpose(1, 2)
         report(label, median_ms(fn), b, relative_error(out, ref))
+    occlusion = nn.Conv2d(142 * 16, 1, 7, padding=3).to(DEVICE, dtype)
+    ref = F.conv2d(x.float().flatten(1, 2), occlusion.weight.float(), occlusion.bias.float(), padding=3)
+    for label, fn in [("occlusion conv, flattened depth", lambda: occlusion(x.flatten(1, 2))),
+                      ("occlusion conv over depth slices, NDHWC",
+                       lambda: depth_slices.conv2d_over_flattened_depth(x_cl, occlusion))]:
+        report(label, median_ms(fn), b, relative_error(fn(), ref))
     print(flush=True)
+
+
+@contextlib.contextmanager
+def sliced_heads():
+    """W's mask and occlusion heads as 2-D convolutions over depth slices on this device too (see depth_slices)."""
+    added = DEVICE.type not in depth_slices.SLICED_ON
+    depth_slices.SLICED_ON.add(DEVICE.type)
+    try:
+        yield
+    finally:
+        if added:
+            depth_slices.SLICED_ON.discard(DEVICE.type)
 
 
 @torch.inference_mode()
@@ -140,6 +153,8 @@ def main() -> None:
     eager = networks(args.weights, dtype, compiled=False)
     w_eager = lambda: eager.warping(feat, kd, ks)["out"]  # noqa: E731
     report("W eager", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
+    with sliced_heads():
+        report("W eager, sliced heads", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
     report("G eager", median_ms(lambda: eager.generator(ref_w)), b, relative_error(eager.generator(ref_w), ref_frames))
     if args.no_compile:
         return
@@ -158,6 +173,12 @@ def main() -> None:
     report("W eager + G compiled", median_ms(lambda: cg(w_eager())), b)
     wg = lambda: cg(cw(feat, kd, ks)["out"])  # noqa: E731
     report("W + G compiled", median_ms(wg), b, relative_error(wg(), ref_frames))
+    with sliced_heads():  # a fresh W compiled with the sliced mask and occlusion heads
+        cws = torch.compile(networks(args.weights, dtype, compiled=True).warping, options={"freezing": True})
+        report("W compiled, sliced heads", median_ms(lambda: cws(feat, kd, ks)), b,
+               relative_error(cws(feat, kd, ks)["out"], ref_w))
+        wgs = lambda: cg(cws(feat, kd, ks)["out"])  # noqa: E731
+        report("W + G compiled, sliced heads", median_ms(wgs), b, relative_error(wgs(), ref_frames))
     if DEVICE.type == "cuda":
         from torch.profiler import ProfilerActivity, profile
 

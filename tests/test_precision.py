@@ -17,7 +17,7 @@ from liveportrait_core.driving import DrivingOptions
 from liveportrait_core.engine import LivePortraitEngine
 from liveportrait_core.model_files import load_networks
 from liveportrait_core.networks.blocks import ConvBlock
-from liveportrait_core.networks.warping import conv3d_by_depth_slices
+from liveportrait_core.networks.depth_slices import conv2d_over_flattened_depth, conv3d_by_depth_taps
 from liveportrait_core.precision import apply_precision, resolve_dtype
 
 DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
@@ -86,13 +86,39 @@ def test_compiled_cuda_layout_keeps_the_warping_output(synthetic_weights):
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("depth", [5, 9])  # fewer and more slices than the kernel's 7 taps
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
-def test_mask_head_as_depth_windows_is_the_3d_convolution(layout):
-    """The CPU bf16 mask head computes the same 'same' 7x7x7 convolution from either input layout (float64 here)."""
+def test_mask_head_by_depth_taps_is_the_3d_convolution(layout, depth):
+    """The CPU mask head (one 2-D convolution of every depth slice, then shifted sums) is the 'same' 7x7x7 one."""
     torch.manual_seed(0)
     conv = torch.nn.Conv3d(10, 22, 7, padding=3).double()
-    x = torch.randn(2, 10, 5, 12, 12, dtype=torch.float64).contiguous(memory_format=layout)
-    torch.testing.assert_close(conv3d_by_depth_slices(x, conv), conv(x), rtol=0, atol=1e-12)
+    x = torch.randn(2, 10, depth, 12, 12, dtype=torch.float64).contiguous(memory_format=layout)
+    out = conv3d_by_depth_taps(x, conv)
+    assert out.dtype == torch.float32 and out.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(out, conv(x).float(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
+def test_occlusion_head_over_depth_slices_is_the_flattened_convolution(layout):
+    """The CPU occlusion head equals the official 2-D convolution over (channel, depth) flattened into channels."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(6 * 4, 3, 7, padding=3).double()
+    x = torch.randn(2, 6, 4, 10, 10, dtype=torch.float64).contiguous(memory_format=layout)
+    out = conv2d_over_flattened_depth(x, conv)
+    assert out.shape == (2, 3, 10, 10) and out.dtype == torch.float32
+    torch.testing.assert_close(out, conv(x.reshape(2, 24, 10, 10)).float(), rtol=0, atol=1e-5)
+
+
+def test_sliced_heads_in_bf16_sum_in_float32():
+    """bf16 slices, float32 sums: the mask head is no further from float32 than cuDNN-style bf16 convolution."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(16, 22, 7, padding=3)
+    x = torch.randn(1, 16, 8, 16, 16)
+    ref = conv(x)
+    direct = conv.to(torch.bfloat16)(x.bfloat16()).float()
+    taps = conv3d_by_depth_taps(x.bfloat16(), conv)
+    relative = [((out - ref).norm() / ref.norm()).item() for out in (direct, taps)]
+    assert relative[1] < 1.5 * relative[0] < 0.01, relative
 
 
 def test_hourglass_pooling_keeps_a_channels_last_volume_channels_last():

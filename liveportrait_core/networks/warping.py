@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import ConvBlock
+from .depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
 
 NUM_KP = 21
 COMPRESS = 4
@@ -18,43 +19,6 @@ def coordinate_grid(depth: int, height: int, width: int, like: Tensor) -> Tensor
     z, y, x = (2 * (a / (n - 1)) - 1 for a, n in zip(axes, (depth, height, width)))
     zz, yy, xx = torch.meshgrid(z, y, x, indexing="ij")
     return torch.stack([xx, yy, zz], dim=-1)
-
-
-def conv3d_by_depth_slices(x: Tensor, conv: nn.Conv3d) -> Tensor:
-    """``conv(x)`` for a stride-1, 'same'-padded Conv3d, computed as one 2-D convolution over depth windows.
-
-    Each output depth slice sees the k input slices around it; stacking those k slices as channels turns
-    the 3-D convolution into a 2-D one with k times the input channels. oneDNN runs large bf16 2-D
-    convolutions on the CPU's matrix units, which it does not for this 7x7x7 kernel with 22 outputs.
-    The outputs are zero-padded to a multiple of 32, the width of an AMX tile row in bf16 (22 -> 32 outputs:
-    the whole step 479 -> 432 ms/frame at batch 4 on the AMX Xeon), and a channels-last input gives
-    channels-last windows (365 -> 270 ms/frame). Costs a k-times larger copy of the input.
-    (B, C, D, H, W) -> (B, O, D, H, W).
-    """
-    b, c, d, h, w = x.shape
-    k, outputs = conv.kernel_size[0], conv.out_channels
-    pad = -outputs % 32
-    weight = F.pad(conv.weight.permute(0, 2, 1, 3, 4).reshape(outputs, k * c, k, k), (0, 0, 0, 0, 0, 0, 0, pad))
-    bias = None if conv.bias is None else F.pad(conv.bias, (0, pad))
-    if x.is_contiguous(memory_format=torch.channels_last_3d):  # windows channels-last too: a faster 2-D convolution
-        ndhwc = x.permute(0, 2, 3, 4, 1)
-        windows = F.pad(ndhwc, (0, 0, 0, 0, 0, 0, k // 2, k // 2)).unfold(1, k, 1)  # (B, D, H, W, C, k)
-        windows = windows.transpose(-1, -2).reshape(b * d, h, w, k * c).permute(0, 3, 1, 2)
-        weight = weight.contiguous(memory_format=torch.channels_last)
-    else:
-        windows = F.pad(x, (0, 0, 0, 0, k // 2, k // 2)).unfold(2, k, 1)  # (B, C, D, H, W, k)
-        windows = windows.permute(0, 2, 5, 1, 3, 4).reshape(b * d, k * c, h, w)
-    out = F.conv2d(windows, weight, bias, padding=k // 2)  # input channel index kd * C + c in both layouts
-    return out.unflatten(0, (b, d))[:, :, :outputs].transpose(1, 2)
-
-
-class MaskConv3d(nn.Conv3d):
-    """The 7x7x7 mask head; in low precision on the CPU it runs as :func:`conv3d_by_depth_slices` (same math)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.device.type == "cpu" and x.dtype != torch.float32:
-            return conv3d_by_depth_slices(x, self)
-        return super().forward(x)
 
 
 def keypoint_heatmaps(kp: Tensor, grid: Tensor) -> Tensor:
@@ -109,10 +73,10 @@ class DenseMotionNetwork(nn.Module):
         super().__init__()
         self.hourglass = Hourglass((NUM_KP + 1) * (COMPRESS + 1))
         hg = self.hourglass.out_channels
-        self.mask = MaskConv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
+        self.mask = DepthTapsConv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
         self.compress = nn.Conv3d(feature_channels, COMPRESS, kernel_size=1)
         self.norm = nn.BatchNorm3d(COMPRESS, affine=True)
-        self.occlusion = nn.Conv2d(hg * depth, 1, kernel_size=7, padding=3)
+        self.occlusion = FlattenedDepthConv2d(hg * depth, 1, kernel_size=7, padding=3)
 
     def forward(self, feature: Tensor, kp_driving: Tensor, kp_source: Tensor) -> tuple[Tensor, Tensor]:
         """(B, C, D, H, W), (B, K, 3), (B, K, 3) -> deformation (B, D, H, W, 3), occlusion (B, 1, H, W)."""
@@ -123,16 +87,18 @@ class DenseMotionNetwork(nn.Module):
         moved = grid - kp_driving[:, :, None, None, None, :] + kp_source[:, :, None, None, None, :]
         motions = torch.cat([grid.expand(b, 1, d, h, w, 3), moved], dim=1)  # (B, K+1, D, H, W, 3)
         slots = NUM_KP + 1
-        warped = F.grid_sample(
-            feature.unsqueeze(1).expand(b, slots, -1, d, h, w).reshape(b * slots, -1, d, h, w),
-            motions.reshape(b * slots, d, h, w, 3), align_corners=False,
-        ).view(b, slots, -1, d, h, w)
+        # all slots in one sampling of the volume: their grids stacked along depth, (B, C, K+1 * D, H, W) out
+        warped = F.grid_sample(feature, motions.view(b, slots * d, h, w, 3), align_corners=False)
+        warped = warped.unflatten(2, (slots, d)).transpose(1, 2)  # (B, K+1, C, D, H, W)
         heat = keypoint_heatmaps(kp_driving, grid) - keypoint_heatmaps(kp_source, grid)
         heat = torch.cat([heat.new_zeros(b, 1, d, h, w), heat], dim=1).unsqueeze(2)
         prediction = self.hourglass(torch.cat([heat, warped], dim=2).view(b, -1, d, h, w))
-        mask = F.softmax(self.mask(prediction), dim=1)  # (B, K+1, D, H, W)
-        deformation = torch.einsum("bkdhw,bkdhwc->bdhwc", mask, motions)
-        occlusion = torch.sigmoid(self.occlusion(prediction.reshape(b, -1, h, w)))
+        mask = F.softmax(self.mask(prediction).movedim(1, -1), dim=-1)  # (B, D, H, W, K+1)
+        # sum_k mask_k * motion_k, where motion_0 is the grid and the masks sum to 1: the grid plus the
+        # mask-weighted keypoint shifts, a (D*H*W, K) @ (K, 3) product instead of a pass over every motion
+        weights = mask[..., 1:].reshape(b, d * h * w, NUM_KP)
+        deformation = grid + (weights @ (kp_source - kp_driving)).view(b, d, h, w, 3)
+        occlusion = torch.sigmoid(self.occlusion(prediction))
         return deformation, occlusion
 
 
