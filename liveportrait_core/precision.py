@@ -57,15 +57,17 @@ LOW_PRECISION_PARTS: dict[str, tuple[str, ...]] = {
 LOW_PRECISION_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("dense_motion_network.hourglass", "third")}
 
 
-# Low-precision parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), and on which device types,
-# eager or compiled, they gain from it. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran
-# 12% faster (2,153 -> 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame with its mask head building
-# its depth windows channels-last (see ``conv3d_by_depth_slices``), 528-554 -> 486-500 once its pooling kept the
-# layout. CUDA (H200, bf16, batch 32): eager, channels-last was slower (W 2.58 -> 2.95, G 3.74 -> 4.78 ms/frame);
-# compiled, channels-last W ran 2.14 against 2.27 ms/frame.
+# Parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), and on which device types, eager or compiled,
+# they gain from it. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran 12% faster
+# (2,153 -> 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame with its mask head building its
+# depth windows channels-last, 528-554 -> 486-500 once its pooling kept the layout. In float32 on the CPU (batch 2):
+# G 3,080 -> 2,750 and W 1,400 -> 1,300 ms/frame, so float32 takes the layout there too. CUDA (H200, bf16,
+# batch 32): eager, channels-last was slower (W 2.58 -> 2.95, G 3.74 -> 4.78 ms/frame); compiled, channels-last W
+# ran 2.14 against 2.27 ms/frame.
 CHANNELS_LAST_PARTS: dict[str, tuple[str, ...]] = {
     "generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")}
 CHANNELS_LAST_ON: dict[str, tuple[bool, ...]] = {"cpu": (False, True), "cuda": (True,)}  # device -> compiled?
+FLOAT32_CHANNELS_LAST_ON: tuple[str, ...] = ("cpu",)  # measured there only
 
 
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}  # tensor rank -> channels-last format
@@ -86,8 +88,7 @@ def _outputs_to_float(_module: nn.Module, _args: tuple, out: Tensor) -> Tensor:
     return out.float()
 
 
-def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: bool = False,
-                         float_output: bool = True) -> None:
+def run_in(module: nn.Module, dtype: torch.dtype, channels_last: bool = False, float_output: bool = True) -> None:
     """Store ``module``'s weights in ``dtype`` and make it take float32 tensors (in place).
 
     It returns float32 tensors, or ``dtype`` ones without ``float_output``; ``channels_last`` also stores its
@@ -95,29 +96,34 @@ def run_in_low_precision(module: nn.Module, dtype: torch.dtype, channels_last: b
 
     Parameter names are unchanged, so checkpoints and model managers see the same module.
     """
-    if getattr(module, "_low_precision", None) is not None:
-        raise RuntimeError(f"{type(module).__name__} already runs in {module._low_precision}")
+    if getattr(module, "_compute_format", None) is not None:
+        raise RuntimeError(f"{type(module).__name__} already runs in {module._compute_format}")
     module.to(dtype)
     if channels_last:
         for param in module.parameters():  # 2-D and 3-D convolution kernels
             if param.ndim in _CHANNELS_LAST:
                 param.data = param.data.contiguous(memory_format=_CHANNELS_LAST[param.ndim])
     module.register_forward_pre_hook(_cast_inputs(dtype, channels_last))
-    if float_output:
+    if float_output and dtype != torch.float32:
         module.register_forward_hook(_outputs_to_float)
-    module._low_precision = dtype
+    module._compute_format = (dtype, "channels-last" if channels_last else "contiguous")
 
 
 def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: torch.device | None = None,
                     compiled: bool = False) -> None:
     """Put the :data:`LOW_PRECISION_PARTS` of ``networks`` (field name -> module) in ``dtype``, the
     :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it (:data:`CHANNELS_LAST_ON`, by ``device``
-    and ``compiled``);
-    no-op for float32."""
+    and ``compiled``; in float32 only on :data:`FLOAT32_CHANNELS_LAST_ON` devices). Float32 parts that stay
+    contiguous are left as they are."""
+    device_type = device.type if device is not None else None
+    channels_last = compiled in CHANNELS_LAST_ON.get(device_type, ())
     if dtype == torch.float32:
-        return
-    nhwc = CHANNELS_LAST_PARTS if device is not None and compiled in CHANNELS_LAST_ON.get(device.type, ()) else {}
+        channels_last = channels_last and device_type in FLOAT32_CHANNELS_LAST_ON
+    nhwc = CHANNELS_LAST_PARTS if channels_last else {}
     for field, parts in LOW_PRECISION_PARTS.items():
         for path in parts:
-            run_in_low_precision(networks[field].get_submodule(path), dtype, channels_last=path in nhwc.get(field, ()),
-                                 float_output=path not in LOW_PRECISION_OUTPUTS.get(field, ()))
+            layout = path in nhwc.get(field, ())
+            if dtype == torch.float32 and not layout:
+                continue
+            run_in(networks[field].get_submodule(path), dtype, channels_last=layout,
+                   float_output=path not in LOW_PRECISION_OUTPUTS.get(field, ()))

@@ -57,14 +57,21 @@ def test_policy_casts_only_the_heavy_parts(synthetic_weights):
         apply_precision({"warping": nets.warping, "generator": nets.generator}, torch.bfloat16)
 
 
-def test_low_precision_generator_runs_channels_last_on_cpu(synthetic_weights):
-    low, full = load_networks(synthetic_weights, download=False), load_networks(synthetic_weights, download=False)
+def test_generator_runs_channels_last_on_cpu_in_every_precision(synthetic_weights):
+    """bf16 and float32 alike run G channels-last on the CPU; float32 keeps its dtype and its other parts as loaded;
+    on CUDA, eager float32 stays as loaded (the policy decides, so the CPU checks it)."""
+    low, full, cuda = (load_networks(synthetic_weights, download=False) for _ in range(3))
     engine = LivePortraitEngine(low, "cpu", "bf16")
-    LivePortraitEngine(full, "cpu", "fp32")
-    assert low.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
-    assert not full.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)  # fp32: as loaded
-    frames = engine.generator(torch.rand(1, 256, 64, 64))
-    assert frames.dtype == torch.float32 and frames.shape == (1, 3, 512, 512)
+    full_engine = LivePortraitEngine(full, "cpu", "fp32")
+    apply_precision({"warping": cuda.warping, "generator": cuda.generator}, torch.float32, torch.device("cuda"))
+    for nets in (low, full):
+        assert nets.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    assert full.generator.fc.weight.dtype == torch.float32
+    assert not full.warping.third.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not cuda.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    for e in (engine, full_engine):
+        frames = e.generator(torch.rand(1, 256, 64, 64))
+        assert frames.dtype == torch.float32 and frames.shape == (1, 3, 512, 512)
 
 
 def test_compiled_cuda_layout_keeps_the_warping_output(synthetic_weights):

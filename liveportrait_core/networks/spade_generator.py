@@ -9,10 +9,13 @@ HIDDEN = 128
 
 
 class SpectralConv2d(nn.Module):
-    """Conv2d whose kernel is ``weight_orig / sigma`` with ``sigma = u . (W v)`` from the stored vectors.
+    """Conv2d with a spectrally normalised kernel, ``weight_orig / sigma`` with ``sigma = u . (W v)``.
 
     The official checkpoints store ``weight_orig``, ``weight_u`` and ``weight_v`` (torch's spectral norm);
-    at inference no power iteration runs, so u and v are part of the model and are used as stored.
+    at inference no power iteration runs, so the division is a constant. It is done once, in float32, as
+    the weights load: ``weight_orig`` then holds the normalised kernel and each forward is a plain
+    convolution (recomputing it cost ~8% of an eager CPU generator call). The stored u and v give that
+    kernel sigma = 1, so a state dict saved from here still reads back through the official formula.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, bias: bool = True):
@@ -24,14 +27,16 @@ class SpectralConv2d(nn.Module):
         self.register_buffer("weight_v", torch.zeros(cin * kernel * kernel))
         nn.init.kaiming_uniform_(self.weight_orig, a=5**0.5)
 
-    def weight(self) -> Tensor:
-        """The effective kernel; sigma is computed in float32 even when the weights are stored in low precision."""
-        w = self.weight_orig.float()
-        sigma = torch.dot(self.weight_u.float(), torch.mv(w.reshape(w.shape[0], -1), self.weight_v.float()))
-        return (w / sigma).to(self.weight_orig.dtype)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if all(prefix + name in state_dict for name in ("weight_orig", "weight_u", "weight_v")):
+            with torch.no_grad():
+                w = self.weight_orig.float()
+                sigma = torch.dot(self.weight_u.float(), torch.mv(w.flatten(1), self.weight_v.float()))
+                self.weight_orig.copy_(w / sigma)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight(), self.bias, padding=self.padding)
+        return F.conv2d(x, self.weight_orig, self.bias, padding=self.padding)
 
 
 class SPADE(nn.Module):
@@ -44,11 +49,12 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(HIDDEN, channels, kernel_size=3, padding=1)
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        normalized = F.instance_norm(x, eps=1e-5)
-        if seg.shape[-2:] != x.shape[-2:]:
-            seg = F.interpolate(seg, size=x.shape[-2:], mode="nearest")
+        """``x`` (B, C, H, W) and ``seg`` (B, L, H, W), same size -> (B, C, H, W), in ``x``'s memory layout."""
+        # Instance norm as a group norm of one channel per group: the same statistics (float32 inside), and it
+        # keeps a channels-last tensor channels-last (CPU bf16, batch 4: the whole step 25 -> 6 ms/frame).
+        normalized = F.group_norm(x, x.shape[1], eps=1e-5)
         actv = self.mlp_shared(seg)
-        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
+        return self.mlp_beta(actv).addcmul_(normalized, self.mlp_gamma(actv).add_(1))
 
 
 class SPADEResnetBlock(nn.Module):
@@ -67,10 +73,12 @@ class SPADEResnetBlock(nn.Module):
             self.norm_s = SPADE(cin, label_channels)
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
+        if seg.shape[-2:] != x.shape[-2:]:  # once for the block's two or three SPADE norms
+            seg = F.interpolate(seg, size=x.shape[-2:], mode="nearest")
         shortcut = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2))
-        return shortcut + dx
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2, inplace=True))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2, inplace=True))
+        return dx.add_(shortcut)
 
 
 class SPADEDecoder(nn.Module):

@@ -25,11 +25,13 @@ def keypoint_heatmaps(kp: Tensor, grid: Tensor) -> Tensor:
     """Gaussian of each keypoint on the grid: (B, K, 3), (D, H, W, 3) -> (B, K, D, H, W).
 
     The isotropic Gaussian factorises over the axes, so it is the outer product of three 1-D Gaussians:
-    one pass over the volume instead of one per coordinate.
+    one pass over the volume instead of one per coordinate. Its far tails (below the smallest normal float,
+    ~1e-38) are set to zero: subnormal inputs made the float32 hourglass convolutions on the CPU ~1.5x slower.
     """
     axes = (grid[0, 0, :, 0], grid[0, :, 0, 1], grid[:, 0, 0, 2])  # x (W), y (H), z (D)
     gx, gy, gz = (torch.exp(-0.5 * (axis - kp[:, :, i, None]).pow(2) / KP_VARIANCE) for i, axis in enumerate(axes))
-    return gz[:, :, :, None, None] * gy[:, :, None, :, None] * gx[:, :, None, None, :]
+    heat = gz[:, :, :, None, None] * gy[:, :, None, :, None] * gx[:, :, None, None, :]
+    return heat.masked_fill_(heat < torch.finfo(heat.dtype).tiny, 0)
 
 
 class Hourglass(nn.Module):
