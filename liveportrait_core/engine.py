@@ -1,6 +1,7 @@
 """The LivePortrait engine: loaded networks on one device and precision, and the steps the CLI and nodes call."""
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from .driving import DrivingOptions
 from .model_files import LivePortraitNetworks, load_networks
 from .motion_sequence import MotionSequence
 from .pose import KeypointInfo
-from .precision import apply_precision, resolve_device, resolve_dtype
+from .precision import apply_precision, cpu_has_bf16_matrix_units, resolve_device, resolve_dtype
 from .networks import build_network
 from .render import ProgressHook, auto_chunk_size, render_chunks, warp_decode
 from .retargeting import animate_keypoints
@@ -72,6 +73,10 @@ class LivePortraitEngine:
                  compile: bool = False):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
+        if precision == "auto" and self.device.type == "cpu" and cpu_has_bf16_matrix_units():
+            logging.getLogger(__name__).info(
+                "LivePortrait runs in fp32 on the CPU by default; this CPU has AMX matrix units, on which precision "
+                "'bf16' renders about 4x faster (tested deviation from fp32: mean <= 0.010 on a 0-1 scale)")
         self.networks = networks
         for field in ("appearance", "motion", "warping", "generator", "stitching"):
             getattr(networks, field).to(self.device).eval()

@@ -141,3 +141,12 @@ def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     with pytest.raises(ValueError, match="not one of"):
         resolve_dtype("int8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_precision_on_an_amx_cpu_says_bf16_is_faster(synthetic_weights, monkeypatch, caplog, amx):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    with caplog.at_level("INFO", logger="liveportrait_core.engine"):
+        engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "auto")
+    assert engine.dtype == torch.float32
+    assert ("precision 'bf16' renders about 4x faster" in caplog.text) == amx
