@@ -65,8 +65,8 @@ LOW_PRECISION_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("dense_motion_n
 
 # Parts that run channels-last (NHWC for 4-D, NDHWC for 5-D tensors), and on which device types, eager or compiled,
 # they gain from it. CPU (oneDNN with AMX, bf16, batch 4, same outputs): the eager generator ran 12% faster
-# (2,153 -> 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame with its mask head building its
-# depth windows channels-last, 528-554 -> 486-500 once its pooling kept the layout. In float32 on the CPU (batch 2):
+# (2,153 -> 1,891 ms/frame), compiled the same; W 812-841 -> 664-671 ms/frame with its mask head (then over
+# depth windows) channels-last, 528-554 -> 486-500 once its pooling kept the layout. In float32 on the CPU (batch 2):
 # G 3,080 -> 2,750 and W 1,400 -> 1,300 ms/frame, so float32 takes the layout there too. CUDA (H200, bf16,
 # batch 32): eager, channels-last was slower (W 2.58 -> 2.95, G 3.74 -> 4.78 ms/frame); compiled, channels-last W
 # ran 2.14 against 2.27 ms/frame.

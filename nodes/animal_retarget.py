@@ -15,11 +15,11 @@ def animal_retarget(models: LoadedModels, source: SourceState, motion: DrivingMo
     try:
         check_animal_options(options)
     except ValueError as err:
-        raise ValueError(f"Retarget: the animals models are driven by the official animal pipeline, and {err}: leave "
+        raise ValueError(f"The animals models are driven by the official animal pipeline, and {err}: leave "
                          "relative on, driving_option expression-friendly, animation_region all and the eye / lip "
                          "options off") from None
     if motion.from_image:
-        raise ValueError("Retarget: the animal pipeline moves the animal by the change from the first driving frame, "
+        raise ValueError("The animal pipeline moves the animal by the change from the first driving frame, "
                          "so a single driving image cannot move it; connect a driving video's frames or a motion template")
     engine = models.ready()
     anchored, skip = motion.anchored()

@@ -52,12 +52,12 @@ def _check_ratios(source: SourceState, motion: DrivingMotion, options: DrivingOp
               ("normalize_lip", "lip", options.normalize_lip and options.relative and not retargeting)]
     for option, part, on in wanted:
         if on and getattr(source.motion, f"{part}_ratio") is None:
-            raise ValueError(f"Retarget: {option} needs the source's {part}-open ratio, which comes from face "
+            raise ValueError(f"{option} needs the source's {part}-open ratio, which comes from face "
                              "landmarks, and input 'source' has none (crops from Crop Face from Box have no landmarks); "
                              "connect the crop output of Crop Faces to Extract Appearance's 'crop' input, or turn the "
                              "option off")
         if on and option != "normalize_lip" and getattr(motion.sequence, f"{part}_ratio") is None:
-            raise ValueError(f"Retarget: {option} needs a {part}-open ratio for every driving frame, and input 'motion' "
+            raise ValueError(f"{option} needs a {part}-open ratio for every driving frame, and input 'motion' "
                              "has none; connect the crop output of Crop Driving Faces to Extract Motion's 'crop' input "
                              "(official templates d1/d2/d5/d7 carry ratios too), or turn the option off")
 
