@@ -121,15 +121,13 @@ def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: 
     :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it (:data:`CHANNELS_LAST_ON`, by ``device``
     and ``compiled``; in float32 only on :data:`FLOAT32_CHANNELS_LAST_ON` devices). Float32 parts that stay
     contiguous are left as they are."""
-    device_type = device.type if device is not None else None
-    channels_last = compiled in CHANNELS_LAST_ON.get(device_type, ())
-    if dtype == torch.float32:
-        channels_last = channels_last and device_type in FLOAT32_CHANNELS_LAST_ON
+    device_type = None if device is None else device.type
+    channels_last = compiled in CHANNELS_LAST_ON.get(device_type, ()) and (
+        dtype != torch.float32 or device_type in FLOAT32_CHANNELS_LAST_ON)
     nhwc = CHANNELS_LAST_PARTS if channels_last else {}
     for field, parts in LOW_PRECISION_PARTS.items():
         for path in parts:
             layout = path in nhwc.get(field, ())
-            if dtype == torch.float32 and not layout:
-                continue
-            run_in(networks[field].get_submodule(path), dtype, channels_last=layout,
-                   float_output=path not in LOW_PRECISION_OUTPUTS.get(field, ()))
+            if dtype != torch.float32 or layout:  # a float32 part changes only its layout, if at all
+                run_in(networks[field].get_submodule(path), dtype, channels_last=layout,
+                       float_output=path not in LOW_PRECISION_OUTPUTS.get(field, ()))
