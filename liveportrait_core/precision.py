@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .networks.routes import takes
+
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -73,7 +75,6 @@ LOW_PRECISION_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("dense_motion_n
 CHANNELS_LAST_PARTS: dict[str, tuple[str, ...]] = {
     "generator": ("",), "warping": ("dense_motion_network.hourglass", "dense_motion_network.mask")}
 CHANNELS_LAST_ON: dict[str, tuple[bool, ...]] = {"cpu": (False, True), "cuda": (True,)}  # device -> compiled?
-FLOAT32_CHANNELS_LAST_ON: tuple[str, ...] = ("cpu",)  # measured there only
 
 
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}  # tensor rank -> channels-last format
@@ -119,11 +120,11 @@ def apply_precision(networks: dict[str, nn.Module], dtype: torch.dtype, device: 
                     compiled: bool = False) -> None:
     """Put the :data:`LOW_PRECISION_PARTS` of ``networks`` (field name -> module) in ``dtype``, the
     :data:`CHANNELS_LAST_PARTS` channels-last where they gain from it (:data:`CHANNELS_LAST_ON`, by ``device``
-    and ``compiled``; in float32 only on :data:`FLOAT32_CHANNELS_LAST_ON` devices). Float32 parts that stay
+    and ``compiled``; in float32 only where the ``float32_channels_last`` route is on). Float32 parts that stay
     contiguous are left as they are."""
     device_type = None if device is None else device.type
     channels_last = compiled in CHANNELS_LAST_ON.get(device_type, ()) and (
-        dtype != torch.float32 or device_type in FLOAT32_CHANNELS_LAST_ON)
+        dtype != torch.float32 or takes("float32_channels_last", device_type or ""))
     nhwc = CHANNELS_LAST_PARTS if channels_last else {}
     for field, parts in LOW_PRECISION_PARTS.items():
         for path in parts:

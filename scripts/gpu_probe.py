@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from liveportrait_core.model_files import load_networks  # noqa: E402
 from liveportrait_core.networks import depth_slices  # noqa: E402
+from liveportrait_core.networks.routes import switched  # noqa: E402
 from liveportrait_core.precision import apply_precision  # noqa: E402
 
 DEVICE = torch.device("cuda")
@@ -112,16 +113,9 @@ def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
     print(flush=True)
 
 
-@contextlib.contextmanager
-def sliced_heads():
-    """W's mask and occlusion heads as 2-D convolutions over depth slices on this device too (see depth_slices)."""
-    added = DEVICE.type not in depth_slices.SLICED_ON
-    depth_slices.SLICED_ON.add(DEVICE.type)
-    try:
-        yield
-    finally:
-        if added:
-            depth_slices.SLICED_ON.discard(DEVICE.type)
+def route(name: str):
+    """A CPU route (``liveportrait_core.networks.routes``) on this device too, inside the block."""
+    return switched(name, DEVICE.type, True)
 
 
 @torch.inference_mode()
@@ -153,9 +147,14 @@ def main() -> None:
     eager = networks(args.weights, dtype, compiled=False)
     w_eager = lambda: eager.warping(feat, kd, ks)["out"]  # noqa: E731
     report("W eager", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
-    with sliced_heads():
+    with route("sliced_heads"):
         report("W eager, sliced heads", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
-    report("G eager", median_ms(lambda: eager.generator(ref_w)), b, relative_error(eager.generator(ref_w), ref_frames))
+    with route("phases"):
+        report("W eager, phases", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
+    g_eager = lambda: eager.generator(ref_w)  # noqa: E731
+    report("G eager", median_ms(g_eager), b, relative_error(g_eager(), ref_frames))
+    with route("phases"):
+        report("G eager, phases", median_ms(g_eager), b, relative_error(g_eager(), ref_frames))
     if args.no_compile:
         return
 
@@ -173,12 +172,19 @@ def main() -> None:
     report("W eager + G compiled", median_ms(lambda: cg(w_eager())), b)
     wg = lambda: cg(cw(feat, kd, ks)["out"])  # noqa: E731
     report("W + G compiled", median_ms(wg), b, relative_error(wg(), ref_frames))
-    with sliced_heads():  # a fresh W compiled with the sliced mask and occlusion heads
-        cws = torch.compile(networks(args.weights, dtype, compiled=True).warping, options={"freezing": True})
-        report("W compiled, sliced heads", median_ms(lambda: cws(feat, kd, ks)), b,
-               relative_error(cws(feat, kd, ks)["out"], ref_w))
-        wgs = lambda: cg(cws(feat, kd, ks)["out"])  # noqa: E731
-        report("W + G compiled, sliced heads", median_ms(wgs), b, relative_error(wgs(), ref_frames))
+    for routes in (("sliced_heads",), ("phases",), ("sliced_heads", "phases")):
+        with contextlib.ExitStack() as stack:  # fresh W and G compiled with these routes
+            for name in routes:
+                stack.enter_context(route(name))
+            fresh = networks(args.weights, dtype, compiled=True)
+            cws = torch.compile(fresh.warping, options={"freezing": True})
+            cgs = torch.compile(fresh.generator, options={"freezing": True})
+            label = " + ".join(name.replace("_", " ") for name in routes)
+            report(f"W compiled, {label}", median_ms(lambda: cws(feat, kd, ks)), b,
+                   relative_error(cws(feat, kd, ks)["out"], ref_w))
+            report(f"G compiled, {label}", median_ms(lambda: cgs(ref_w)), b, relative_error(cgs(ref_w), ref_frames))
+            wgs = lambda: cgs(cws(feat, kd, ks)["out"])  # noqa: E731
+            report(f"W + G compiled, {label}", median_ms(wgs), b, relative_error(wgs(), ref_frames))
     if DEVICE.type == "cuda":
         from torch.profiler import ProfilerActivity, profile
 

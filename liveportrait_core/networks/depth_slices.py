@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# Device types whose warping heads take this route. CUDA keeps cuDNN's own convolutions until the route is timed
-# there (scripts/gpu_probe.py compares both).
-SLICED_ON: set[str] = {"cpu"}
+from .routes import takes
+
 AMX_TILE = 32  # bf16 AMX tile rows: output counts are zero-padded to a multiple of this (the mask head: 154 -> 160)
 
 
@@ -73,17 +72,17 @@ def conv2d_over_flattened_depth(x: Tensor, conv: nn.Conv2d) -> Tensor:
 
 
 class DepthTapsConv3d(nn.Conv3d):
-    """The 7x7x7 mask head: :func:`conv3d_by_depth_taps` on :data:`SLICED_ON` devices, else ``nn.Conv3d``."""
+    """The 7x7x7 mask head: :func:`conv3d_by_depth_taps` where the ``sliced_heads`` route is on, else ``nn.Conv3d``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv3d_by_depth_taps(x, self) if x.device.type in SLICED_ON else super().forward(x)
+        return conv3d_by_depth_taps(x, self) if takes("sliced_heads", x.device.type) else super().forward(x)
 
 
 class FlattenedDepthConv2d(nn.Conv2d):
-    """The occlusion head, applied to a volume: :func:`conv2d_over_flattened_depth` on :data:`SLICED_ON` devices,
-    else ``nn.Conv2d`` on the flattened volume. (B, C, D, H, W) -> (B, O, H, W)."""
+    """The occlusion head, applied to a volume: :func:`conv2d_over_flattened_depth` where the ``sliced_heads`` route
+    is on, else ``nn.Conv2d`` on the flattened volume. (B, C, D, H, W) -> (B, O, H, W)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.device.type in SLICED_ON:
+        if takes("sliced_heads", x.device.type):
             return conv2d_over_flattened_depth(x, self)
         return super().forward(x.flatten(1, 2))

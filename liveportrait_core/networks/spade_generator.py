@@ -5,6 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .routes import takes
+from .upsampled_conv import upsample_then_conv
+
 HIDDEN = 128
 
 
@@ -36,11 +39,18 @@ class SpectralConv2d(nn.Module):
                 self.weight_orig.copy_(w / sigma)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight_orig, self.bias, padding=self.padding)
+        weight = self.weight_orig
+        if not takes("folded_spectral_norm", x.device.type):  # the official division on every call (sigma is 1 now)
+            weight = weight / torch.dot(self.weight_u, torch.mv(weight.flatten(1), self.weight_v))
+        return F.conv2d(x, weight, self.bias, padding=self.padding)
 
 
 class SPADE(nn.Module):
-    """Parameter-free instance norm modulated by ``(1 + gamma(seg), beta(seg))`` from the segmentation map."""
+    """Parameter-free instance norm modulated by ``(1 + gamma(seg), beta(seg))`` from the segmentation map.
+
+    ``seg`` may be smaller than ``x`` by an integer factor: it is then nearest-upsampled to ``x``'s size, which
+    :func:`upsample_then_conv` folds into the first convolution.
+    """
 
     def __init__(self, channels: int, label_channels: int):
         super().__init__()
@@ -49,12 +59,13 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(HIDDEN, channels, kernel_size=3, padding=1)
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        """``x`` (B, C, H, W) and ``seg`` (B, L, H, W), same size -> (B, C, H, W), in ``x``'s memory layout."""
+        """``x`` (B, C, H, W) and ``seg`` (B, L, H / s, W / s) -> (B, C, H, W), in ``x``'s memory layout."""
         return self.modulate(instance_norm(x), seg)
 
     def modulate(self, normalized: Tensor, seg: Tensor) -> Tensor:
         """The step after the norm, for callers that share one normalised tensor between SPADEs."""
-        actv = self.mlp_shared(seg)
+        conv = self.mlp_shared[0]
+        actv = F.relu(upsample_then_conv(seg, conv.weight, conv.bias, normalized.shape[-1] // seg.shape[-1]), inplace=True)
         return self.mlp_beta(actv).addcmul_(normalized, self.mlp_gamma(actv).add_(1))
 
 
@@ -81,8 +92,7 @@ class SPADEResnetBlock(nn.Module):
             self.norm_s = SPADE(cin, label_channels)
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        if seg.shape[-2:] != x.shape[-2:]:  # once for the block's two or three SPADE norms
-            seg = F.interpolate(seg, size=x.shape[-2:], mode="nearest")
+        """``x`` (B, C, H, W), ``seg`` (B, L, H / s, W / s) -> (B, cout, H, W)."""
         normalized = instance_norm(x)  # norm_0 and norm_s normalise the same input
         shortcut = self.conv_s(self.norm_s.modulate(normalized, seg)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(normalized, seg), 0.2, inplace=True))

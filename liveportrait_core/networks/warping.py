@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from .blocks import ConvBlock
 from .depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
+from .routes import takes
 
 NUM_KP = 21
 COMPRESS = 4
@@ -26,12 +27,15 @@ def keypoint_heatmaps(kp: Tensor, grid: Tensor) -> Tensor:
 
     The isotropic Gaussian factorises over the axes, so it is the outer product of three 1-D Gaussians:
     one pass over the volume instead of one per coordinate. Its far tails (below the smallest normal float,
-    ~1e-38) are set to zero: subnormal inputs made the float32 hourglass convolutions on the CPU ~1.5x slower.
+    ~1e-38) are set to zero where the ``flush_heatmaps`` route is on: subnormal inputs made the float32
+    hourglass convolutions on the CPU ~1.5x slower.
     """
     axes = (grid[0, 0, :, 0], grid[0, :, 0, 1], grid[:, 0, 0, 2])  # x (W), y (H), z (D)
     gx, gy, gz = (torch.exp(-0.5 * (axis - kp[:, :, i, None]).pow(2) / KP_VARIANCE) for i, axis in enumerate(axes))
     heat = gz[:, :, :, None, None] * gy[:, :, None, :, None] * gx[:, :, None, None, :]
-    return heat.masked_fill_(heat < torch.finfo(heat.dtype).tiny, 0)
+    if takes("flush_heatmaps", heat.device.type):
+        heat.masked_fill_(heat < torch.finfo(heat.dtype).tiny, 0)
+    return heat
 
 
 class Hourglass(nn.Module):

@@ -1,0 +1,102 @@
+"""A 'same' convolution of a nearest-upsampled tensor, computed from the tensor before upsampling.
+
+After an s-fold nearest upsampling of height and width, the k taps of a kernel row read at most two
+different coarse pixels for k = 3, so each output phase (the pixels at s*i + p, s*j + q) is a small
+convolution of the coarse tensor with a kernel whose taps are sums of the original ones. For k = 3 that
+is 2x2 taps instead of 3x3 at s = 2 (2.25x less arithmetic) and 1 or 2 taps per axis at s = 4 (4x less);
+the upsampled tensor is never made. The generator's SPADE convolutions of its upsampled 64x64 input and the
+hourglass decoder's convolutions after each upsampling are of this form.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .routes import takes
+
+MIN_SIZE = 8  # smaller coarse inputs take the direct route: the phases' one-pixel overhang outweighs the saving
+
+
+def upsample_then_conv(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int) -> Tensor:
+    """``convNd(interpolate(x, nearest, x scale over H and W), weight, bias, padding=k // 2)``.
+
+    (B, C, H, W) or (B, C, D, H, W) with a kernel of odd size k over H and W -> (B, O, [D,] sH, sW).
+    Where the ``phases`` route is on, it runs as :func:`conv_by_phases`.
+    """
+    padding = tuple(n // 2 for n in weight.shape[2:])
+    if scale > 1 and takes("phases", x.device.type) and min(x.shape[-2:]) >= MIN_SIZE:
+        return conv_by_phases(x, weight, bias, scale)
+    if scale > 1:
+        x = F.interpolate(x, scale_factor=(1,) * (x.ndim - 4) + (scale, scale), mode="nearest")
+    return (F.conv2d if x.ndim == 4 else F.conv3d)(x, weight, bias, padding=padding)
+
+
+def axis_phases(scale: int, kernel: int) -> list[tuple[int, Tensor]]:
+    """Per output phase p along one axis: the first coarse offset it reads, and a (taps, kernel) 0/1 matrix
+    that adds the kernel's taps reading the same coarse pixel."""
+    half = kernel // 2
+    phases = []
+    for p in range(scale):
+        offsets = [(p + t) // scale for t in range(-half, half + 1)]  # coarse offset read by each kernel tap
+        fold = torch.zeros(offsets[-1] - offsets[0] + 1, kernel)
+        fold[torch.tensor(offsets) - offsets[0], torch.arange(kernel)] = 1
+        phases.append((offsets[0], fold))
+    return phases
+
+
+def conv_by_phases(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int) -> Tensor:
+    """:func:`upsample_then_conv` without the upsampled tensor: one convolution of ``x`` per group of phases
+    with the same tap counts, each phase's output written into its pixels. Kernel taps add in float32 or wider."""
+    h, w = x.shape[-2:]
+    outputs, half = weight.shape[0], weight.shape[-1] // 2
+    depth_padding = tuple(n // 2 for n in weight.shape[2:-2])
+    layout = _memory_format(x)
+    out = torch.empty(*x.shape[:1], outputs, *x.shape[2:-2], scale * h, scale * w,
+                      dtype=x.dtype, device=x.device, memory_format=layout)
+    pixels = out.unflatten(-1, (w, scale)).unflatten(-3, (h, scale))  # (..., h, p, w, q)
+    phases = axis_phases(scale, weight.shape[-1])
+    starts = [0]
+    for _, fold in phases:
+        starts.append(starts[-1] + fold.shape[0])
+    folds = torch.cat([fold for _, fold in phases]).to(x.device, torch.promote_types(weight.dtype, torch.float32))
+    # every phase's folded taps at once, (O, C, [kd,] rows, cols); half-precision taps add in float32
+    folded = folds @ weight.to(folds.dtype).contiguous() @ folds.T
+    groups: dict[int, list[tuple[int, int, slice]]] = {}
+    for p, (first, fold) in enumerate(phases):
+        groups.setdefault(fold.shape[0], []).append((p, first, slice(starts[p], starts[p + 1])))
+    padded = None
+    conv = F.conv2d if x.ndim == 4 else F.conv3d
+    for rows in groups.values():
+        for cols in groups.values():
+            pairs = [(row, col) for row in rows for col in cols]
+            kernels = torch.cat([folded[..., row[2], col[2]] for row, col in pairs])
+            kernels = kernels.to(weight.dtype).contiguous(memory_format=layout)
+            biases = None if bias is None else bias.repeat(len(pairs))
+            # read only the padded rows and columns the group's phases need: padding 0 around small kernels
+            top, left = min(row[1] for row in rows) + half, min(col[1] for col in cols) + half
+            bottom = max(row[1] for row in rows) + half + h + rows[0][2].stop - rows[0][2].start - 1
+            right = max(col[1] for col in cols) + half + w + cols[0][2].stop - cols[0][2].start - 1
+            if (top, bottom, left, right) == (0, h + 2 * half, 0, w + 2 * half):  # all of it: the conv pads
+                z = conv(x, kernels, biases, padding=depth_padding + (half, half))
+            else:
+                padded = _pad_height_width(x, half) if padded is None else padded
+                z = conv(padded[..., top:bottom, left:right], kernels, biases, padding=depth_padding + (0, 0))
+            for i, ((p, row_first, _), (q, col_first, _)) in enumerate(pairs):
+                y, x0 = row_first + half - top, col_first + half - left  # z index of the phase's first pixel
+                pixels.select(-1, q).select(-2, p).copy_(z[:, i * outputs:(i + 1) * outputs, ..., y:y + h, x0:x0 + w])
+    return out
+
+
+def _pad_height_width(x: Tensor, size: int) -> Tensor:
+    """``x`` zero-padded by ``size`` on both sides of its last two axes, in its own memory layout."""
+    out = torch.empty(*x.shape[:-2], x.shape[-2] + 2 * size, x.shape[-1] + 2 * size, dtype=x.dtype, device=x.device,
+                      memory_format=_memory_format(x)).zero_()
+    out[..., size:size + x.shape[-2], size:size + x.shape[-1]] = x
+    return out
+
+
+def _memory_format(x: Tensor) -> torch.memory_format:
+    """channels-last (2-D or 3-D) when ``x`` is stored that way, else contiguous."""
+    nhwc = torch.channels_last if x.ndim == 4 else torch.channels_last_3d
+    return nhwc if x.is_contiguous(memory_format=nhwc) and not x.is_contiguous() else torch.contiguous_format
