@@ -54,6 +54,7 @@ class SPADE(nn.Module):
 
     def __init__(self, channels: int, label_channels: int):
         super().__init__()
+        # the official layout (keys mlp_shared.0.*); modulate() calls the conv through upsample_then_conv, then ReLU
         self.mlp_shared = nn.Sequential(nn.Conv2d(label_channels, HIDDEN, kernel_size=3, padding=1), nn.ReLU(inplace=True))
         self.mlp_gamma = nn.Conv2d(HIDDEN, channels, kernel_size=3, padding=1)
         self.mlp_beta = nn.Conv2d(HIDDEN, channels, kernel_size=3, padding=1)
