@@ -48,8 +48,8 @@ class SpectralConv2d(nn.Module):
 class SPADE(nn.Module):
     """Parameter-free instance norm modulated by ``(1 + gamma(seg), beta(seg))`` from the segmentation map.
 
-    ``seg`` may be smaller than ``x`` by an integer factor: it is then nearest-upsampled to ``x``'s size, which
-    :func:`upsample_then_conv` folds into the first convolution.
+    ``seg`` may be smaller than the output by an integer factor: it is then nearest-upsampled to that size,
+    which :func:`upsample_then_conv` folds into the first convolution.
     """
 
     def __init__(self, channels: int, label_channels: int):
@@ -63,11 +63,25 @@ class SPADE(nn.Module):
         """``x`` (B, C, H, W) and ``seg`` (B, L, H / s, W / s) -> (B, C, H, W), in ``x``'s memory layout."""
         return self.modulate(instance_norm(x), seg)
 
-    def modulate(self, normalized: Tensor, seg: Tensor) -> Tensor:
-        """The step after the norm, for callers that share one normalised tensor between SPADEs."""
+    def modulate(self, normalized: Tensor, seg: Tensor, upsample: int = 1) -> Tensor:
+        """The step after the norm, for callers that share one normalised tensor between SPADEs.
+
+        ``normalized`` (B, C, H, W) stands for its ``upsample``-fold nearest upsampling: it is broadcast over each
+        block of output pixels instead. -> (B, C, upsample * H, upsample * W).
+        """
         conv = self.mlp_shared[0]
-        actv = F.relu(upsample_then_conv(seg, conv.weight, conv.bias, normalized.shape[-1] // seg.shape[-1]), inplace=True)
-        return self.mlp_beta(actv).addcmul_(normalized, self.mlp_gamma(actv).add_(1))
+        scale = upsample * normalized.shape[-1] // seg.shape[-1]
+        actv = F.relu(upsample_then_conv(seg, conv.weight, conv.bias, scale), inplace=True)
+        gain = F.conv2d(actv, self.mlp_gamma.weight, self.mlp_gamma.bias + 1, padding=1)  # 1 + gamma: +1 in the bias
+        out = self.mlp_beta(actv)
+        _pixel_blocks(out, upsample).addcmul_(_pixel_blocks(normalized, 1), _pixel_blocks(gain, upsample))
+        return out
+
+
+def _pixel_blocks(x: Tensor, size: int) -> Tensor:
+    """(B, C, H, W) viewed as (B, C, H / size, size, W / size, size): a coarse tensor viewed with size 1
+    broadcasts over the blocks of a fine one."""
+    return x.unflatten(-1, (x.shape[-1] // size, size)).unflatten(-3, (x.shape[-2] // size, size))
 
 
 def instance_norm(x: Tensor) -> Tensor:
@@ -92,11 +106,19 @@ class SPADEResnetBlock(nn.Module):
             self.conv_s = SpectralConv2d(cin, cout, 1, bias=False)
             self.norm_s = SPADE(cin, label_channels)
 
-    def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        """``x`` (B, C, H, W), ``seg`` (B, L, H / s, W / s) -> (B, cout, H, W)."""
+    def forward(self, x: Tensor, seg: Tensor, upsample: int = 1) -> Tensor:
+        """``x`` (B, C, H, W), nearest-upsampled ``upsample`` times first, and ``seg`` (B, L, H', W') a whole
+        fraction of the output size -> (B, cout, upsample * H, upsample * W).
+
+        The upsampled ``x`` is never made: upsampling keeps the instance-norm statistics, so the norm runs on ``x``
+        and the modulation broadcasts it (a learned shortcut reads only the normalised input).
+        """
         normalized = instance_norm(x)  # norm_0 and norm_s normalise the same input
-        shortcut = self.conv_s(self.norm_s.modulate(normalized, seg)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(normalized, seg), 0.2, inplace=True))
+        if self.learned_shortcut:
+            shortcut = self.conv_s(self.norm_s.modulate(normalized, seg, upsample))
+        else:
+            shortcut = F.interpolate(x, scale_factor=upsample, mode="nearest") if upsample > 1 else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(normalized, seg, upsample), 0.2, inplace=True))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2, inplace=True))
         return dx.add_(shortcut)
 
@@ -119,6 +141,6 @@ class SPADEDecoder(nn.Module):
         x = self.fc(feature)
         for i in range(6):
             x = getattr(self, f"G_middle_{i}")(x, feature)
-        x = self.up_0(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
-        x = self.up_1(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
+        x = self.up_0(x, feature, upsample=2)
+        x = self.up_1(x, feature, upsample=2)
         return torch.sigmoid(self.conv_img(F.leaky_relu(x, 0.2)))
