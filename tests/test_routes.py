@@ -36,3 +36,19 @@ def test_a_switched_route_is_restored():
             assert "cpu" not in ROUTES["phases"]
         assert "cpu" in ROUTES["phases"]
     assert "cuda" not in ROUTES["phases"]
+
+
+def test_folded_shortcut_is_the_learned_shortcut():
+    """conv_s folded into norm_s's beta convolution gives the official conv_s(norm_s(x)), also upsampling."""
+    import torch.nn.functional as F
+
+    from liveportrait_core.networks.spade_generator import SPADEResnetBlock
+
+    torch.manual_seed(0)
+    block = SPADEResnetBlock(8, 4, 6).double().eval()
+    x, seg = torch.randn(2, 8, 5, 6, dtype=torch.float64), torch.randn(2, 6, 5, 6, dtype=torch.float64)
+    with torch.inference_mode():
+        folded = block(x, seg, upsample=2)
+        with switched("folded_shortcut", "cpu", False):
+            official = block(F.interpolate(x, scale_factor=2, mode="nearest"), seg)
+    torch.testing.assert_close(folded, official, rtol=0, atol=1e-10)

@@ -9,6 +9,8 @@ the hardware runs better. It is on for the device types where it was measured fa
   (``upsampled_conv.py``): G's SPADE convolutions of its upsampled input, the hourglass decoder.
 * ``flush_heatmaps``: keypoint heatmap values below the smallest normal float set to zero; subnormal inputs slow
   float32 convolutions on the CPU ~1.5x.
+* ``folded_shortcut``: the generator's learned 1x1 shortcut convolutions folded into the beta convolutions of
+  their SPADE norms (``spade_generator.py``).
 * ``folded_spectral_norm``: G's spectral norm divided into its kernels once, at load, instead of on every call.
 * ``float32_channels_last``: float32 G and hourglass stored NHWC / NDHWC (decided when the networks are placed).
 """
@@ -21,6 +23,7 @@ ROUTES: dict[str, set[str]] = {
     "sliced_heads": {"cpu"},
     "phases": {"cpu"},
     "flush_heatmaps": {"cpu", "cuda", "mps"},
+    "folded_shortcut": {"cpu"},
     "folded_spectral_norm": {"cpu", "cuda", "mps"},
     "float32_channels_last": {"cpu"},
 }

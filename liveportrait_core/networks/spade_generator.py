@@ -38,11 +38,16 @@ class SpectralConv2d(nn.Module):
                 sigma = torch.dot(self.weight_u.float(), torch.mv(w.flatten(1), self.weight_v.float()))
                 self.weight_orig.copy_(w / sigma)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def kernel(self) -> Tensor:
+        """The normalised kernel; where the ``folded_spectral_norm`` route is off, divided on every call as the
+        official code does (sigma is 1 once folded)."""
         weight = self.weight_orig
-        if not takes("folded_spectral_norm", x.device.type):  # the official division on every call (sigma is 1 now)
-            weight = weight / torch.dot(self.weight_u, torch.mv(weight.flatten(1), self.weight_v))
-        return F.conv2d(x, weight, self.bias, padding=self.padding)
+        if takes("folded_spectral_norm", weight.device.type):
+            return weight
+        return weight / torch.dot(self.weight_u, torch.mv(weight.flatten(1), self.weight_v))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.kernel(), self.bias, padding=self.padding)
 
 
 class SPADE(nn.Module):
@@ -69,13 +74,19 @@ class SPADE(nn.Module):
         ``normalized`` (B, C, H, W) stands for its ``upsample``-fold nearest upsampling: it is broadcast over each
         block of output pixels instead. -> (B, C, upsample * H, upsample * W).
         """
-        conv = self.mlp_shared[0]
-        scale = upsample * normalized.shape[-1] // seg.shape[-1]
-        actv = F.relu(upsample_then_conv(seg, conv.weight, conv.bias, scale), inplace=True)
-        gain = F.conv2d(actv, self.mlp_gamma.weight, self.mlp_gamma.bias + 1, padding=1)  # 1 + gamma: +1 in the bias
+        actv = self.activations(seg, upsample * normalized.shape[-1] // seg.shape[-1])
         out = self.mlp_beta(actv)
-        _pixel_blocks(out, upsample).addcmul_(_pixel_blocks(normalized, 1), _pixel_blocks(gain, upsample))
+        _pixel_blocks(out, upsample).addcmul_(_pixel_blocks(normalized, 1), _pixel_blocks(self.gain(actv), upsample))
         return out
+
+    def activations(self, seg: Tensor, scale: int) -> Tensor:
+        """The shared hidden features of ``seg`` nearest-upsampled ``scale`` times: (B, 128, scale * H, scale * W)."""
+        conv = self.mlp_shared[0]
+        return F.relu(upsample_then_conv(seg, conv.weight, conv.bias, scale), inplace=True)
+
+    def gain(self, actv: Tensor) -> Tensor:
+        """1 + gamma, the +1 added as the convolution's bias."""
+        return F.conv2d(actv, self.mlp_gamma.weight, self.mlp_gamma.bias + 1, padding=1)
 
 
 def _pixel_blocks(x: Tensor, size: int) -> Tensor:
@@ -115,12 +126,34 @@ class SPADEResnetBlock(nn.Module):
         """
         normalized = instance_norm(x)  # norm_0 and norm_s normalise the same input
         if self.learned_shortcut:
-            shortcut = self.conv_s(self.norm_s.modulate(normalized, seg, upsample))
+            shortcut = self.shortcut(normalized, seg, upsample)
         else:
             shortcut = F.interpolate(x, scale_factor=upsample, mode="nearest") if upsample > 1 else x
         dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(normalized, seg, upsample), 0.2, inplace=True))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2, inplace=True))
         return dx.add_(shortcut)
+
+    def shortcut(self, normalized: Tensor, seg: Tensor, upsample: int) -> Tensor:
+        """The learned shortcut ``conv_s(norm_s(x))``.
+
+        Where the ``folded_shortcut`` route is on, the 1x1 ``conv_s`` is folded into norm_s's beta convolution,
+        since conv_s(beta + n * gain) = conv_s(n * gain) + (conv_s o beta)(actv): the beta term becomes one 3x3
+        convolution to cout channels instead of cin (the generator: 38 of ~790 GFLOP a frame less).
+        """
+        norm = self.norm_s
+        if not takes("folded_shortcut", normalized.device.type):
+            return self.conv_s(norm.modulate(normalized, seg, upsample))
+        actv = norm.activations(seg, upsample * normalized.shape[-1] // seg.shape[-1])
+        scaled = norm.gain(actv)
+        _pixel_blocks(scaled, upsample).mul_(_pixel_blocks(normalized, 1))
+        beta = norm.mlp_beta
+        wide = torch.promote_types(beta.weight.dtype, torch.float32)  # half-precision products add in float32
+        mix = self.conv_s.kernel().flatten(1).to(wide)  # (cout, cin)
+        kernel = torch.einsum("oc,c...->o...", mix, beta.weight.to(wide)).to(beta.weight.dtype)
+        if beta.weight.is_contiguous(memory_format=torch.channels_last):
+            kernel = kernel.contiguous(memory_format=torch.channels_last)
+        bias = (mix @ beta.bias.to(wide)).to(beta.bias.dtype)
+        return self.conv_s(scaled).add_(F.conv2d(actv, kernel, bias, padding=1))
 
 
 class SPADEDecoder(nn.Module):
