@@ -18,6 +18,7 @@ from liveportrait_core.engine import LivePortraitEngine
 from liveportrait_core.model_files import load_networks
 from liveportrait_core.networks.blocks import ConvBlock
 from liveportrait_core.networks.depth_slices import conv2d_over_flattened_depth, conv3d_by_depth_taps
+from liveportrait_core.networks.routes import switched
 from liveportrait_core.precision import apply_precision, resolve_dtype
 
 DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
@@ -58,11 +59,12 @@ def test_policy_casts_only_the_heavy_parts(synthetic_weights):
 
 
 def test_generator_runs_channels_last_on_cpu_in_every_precision(synthetic_weights):
-    """bf16 and float32 alike run G channels-last on the CPU; float32 keeps its dtype and its other parts as loaded;
-    on CUDA, eager float32 stays as loaded (the policy decides, so the CPU checks it)."""
+    """bf16 and float32 alike run G channels-last on a CPU with AVX-512; float32 keeps its dtype and its other parts
+    as loaded; on CUDA, eager float32 stays as loaded (the policy decides, so the CPU checks it)."""
     low, full, cuda = (load_networks(synthetic_weights, download=False) for _ in range(3))
     engine = LivePortraitEngine(low, "cpu", "bf16")
-    full_engine = LivePortraitEngine(full, "cpu", "fp32")
+    with switched("float32_channels_last", "cpu", True):
+        full_engine = LivePortraitEngine(full, "cpu", "fp32")
     apply_precision({"warping": cuda.warping, "generator": cuda.generator}, torch.float32, torch.device("cuda"))
     for nets in (low, full):
         assert nets.generator.fc.weight.is_contiguous(memory_format=torch.channels_last)
@@ -150,3 +152,13 @@ def test_auto_precision_on_an_amx_cpu_says_bf16_is_faster(synthetic_weights, mon
         engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "auto")
     assert engine.dtype == torch.float32
     assert ("precision 'bf16' renders about 4x faster" in caplog.text) == amx
+
+
+
+def test_float32_stays_contiguous_on_a_cpu_without_avx512(monkeypatch):
+    """With AVX2 alone, float32 channels-last was slower (W and G), so the route is off there."""
+    from liveportrait_core.networks.routes import cpu_float32_channels_last
+
+    for capability, devices in (("AVX2", set()), ("AVX512", {"cpu"})):
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+        assert cpu_float32_channels_last() == devices
