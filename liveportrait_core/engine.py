@@ -20,10 +20,11 @@ from .render import ProgressHook, auto_chunk_size, render_chunks, warp_decode
 from .retargeting import animate_keypoints
 
 
-# What ``compile=True`` compiles, per device type. On CPU a compiled warping module runs slower than eager (bf16,
-# batch 4: 419 against ~300 ms/frame), while the compiled generator runs ~20% faster (470 against ~590). On CUDA
-# (H200, bf16, batch 32) compiling both took W + G from 4.62 (W eager) to 3.85 ms/frame.
-COMPILED_PARTS: dict[str, tuple[str, ...]] = {"cpu": ("generator",), "cuda": ("warping", "generator")}
+# What ``compile=True`` compiles, per device type. On the CPU nothing: since the generator's eager path lost its
+# elementwise passes (2026-11-27), the compiled one is no faster (bf16, batch 4: 541-554 against 513-517 ms/frame in one
+# process; 578 against 572 in the benchmark), and a compiled warping module was slower still (419 against ~300).
+# On CUDA (H200, bf16, batch 32) compiling both took W + G from 4.62 (W eager) to 3.85 ms/frame.
+COMPILED_PARTS: dict[str, tuple[str, ...]] = {"cpu": (), "cuda": ("warping", "generator")}
 
 
 @dataclass
@@ -84,7 +85,7 @@ class LivePortraitEngine:
         parts = COMPILED_PARTS.get(self.device.type, ("generator",)) if compile else ()
         self.warping: nn.Module = _CompileOrEager(networks.warping) if "warping" in parts else networks.warping
         self.generator: nn.Module = _CompileOrEager(networks.generator) if "generator" in parts else networks.generator
-        self.compiled = compile
+        self.compiled = bool(parts)
         self._float32: tuple[nn.Module, nn.Module] | None = None
 
     @classmethod

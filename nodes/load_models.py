@@ -33,11 +33,11 @@ class LoadModels(io.ComfyNode):
                                  tooltip=f"Fetch missing weights from huggingface.co/{HUB_REPO_ID}. Off, or offline "
                                          "(HF_HUB_OFFLINE=1), missing weights are an error naming the folder and files."),
                 io.Boolean.Input("compile", default=False, optional=True,
-                                 tooltip="torch.compile the generator, on CUDA the warping module too (inductor): "
-                                         "the first render waits while they compile (about a minute on a CPU), later "
-                                         "ones run 2-6x faster in bf16/fp16. "
-                                         "Falls back to eager with a warning where compiling is not supported. The "
-                                         "fastest CPU route is precision bf16 with compile on (CPUs with AMX)."),
+                                 tooltip="GPU: torch.compile the warping module and the generator (inductor): "
+                                         "the first render waits while they compile, later ones run faster in "
+                                         "bf16/fp16. Falls back to eager with a warning where compiling is not "
+                                         "supported. On the CPU it changes nothing (eager runs as fast); the fastest "
+                                         "CPU route is precision bf16 on CPUs with AMX."),
             ],
             outputs=[Models.Output(display_name="models", tooltip="The loaded networks, for every other LivePortrait node.")],
         )

@@ -32,8 +32,8 @@ class LoadedModels:
 
 def load_models(variant: str, precision: str, download: bool, compile: bool = False) -> LoadedModels:
     """Load the five networks of ``variant`` from the registered weights folders (downloading when allowed);
-    ``compile`` torch.compiles the generator, on CUDA the warping module too (see
-    :class:`~liveportrait_core.engine.LivePortraitEngine`)."""
+    ``compile`` torch.compiles the warping module and the generator on CUDA (nothing on the CPU; see
+    :data:`~liveportrait_core.engine.COMPILED_PARTS`)."""
     folder = weights_folder(variant, download)
     networks = load_networks(folder, variant, download=False)
     device = model_management.get_torch_device()

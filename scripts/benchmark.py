@@ -195,7 +195,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=4, help="driving frames per end-to-end run")
     p.add_argument("--batch", type=int, default=4, help="our render chunk size")
     p.add_argument("--precision", default="auto", help="our precision (auto: bf16/fp16 on GPU, fp32 on CPU)")
-    p.add_argument("--compile", action="store_true", help="torch.compile as the engine does (G; on CUDA W too)")
+    p.add_argument("--compile", action="store_true", help="torch.compile as the engine does (W and G on CUDA; nothing on the CPU)")
     p.add_argument("--sweep", type=lambda v: [int(x) for x in v.split(",")], default=[],
                    help="also time W+G at these batch sizes, e.g. 1,4,16")
     p.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[],

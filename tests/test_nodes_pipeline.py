@@ -91,15 +91,15 @@ def test_animate_node_equals_the_chain(comfy_server, inputs):
     np.testing.assert_array_equal(saved_frames(comfy_server, run, save)[0], saved_frames(comfy_server, chain, ids["save"])[0])
 
 
-def test_compiled_generator_renders_what_eager_renders(comfy_server, inputs):
+def test_compile_on_the_cpu_renders_what_eager_renders(comfy_server, inputs):
+    """On the CPU *compile* compiles nothing (eager is as fast there), so the frames are the same, bit for bit."""
     eager_prompt, eager_save = animate_prompt(compile=False)
     compiled_prompt, compiled_save = animate_prompt(compile=True)
-    eager, compiled = comfy_server.run(eager_prompt), comfy_server.run(compiled_prompt, timeout=900)
+    eager, compiled = comfy_server.run(eager_prompt), comfy_server.run(compiled_prompt)
     assert compiled.status == "success", compiled.messages[-1]
-    assert "torch.compile failed" not in comfy_server.log
-    difference = np.abs(saved_frames(comfy_server, compiled, compiled_save)[0].astype(int)
-                        - saved_frames(comfy_server, eager, eager_save)[0])
-    assert difference.max() <= 1  # fp32 on the CPU: the compiled kernels round differently, by one step at most
+    assert "torch.compile" not in comfy_server.log
+    np.testing.assert_array_equal(saved_frames(comfy_server, compiled, compiled_save)[0],
+                                  saved_frames(comfy_server, eager, eager_save)[0])
 
 
 def test_free_unloads_models_and_the_next_node_reloads_them(comfy_server, inputs):
