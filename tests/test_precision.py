@@ -42,6 +42,7 @@ def test_low_precision_frame_close_to_fp32_golden(golden, synthetic_weights, con
     assert frame.dtype == torch.float32 and torch.isfinite(frame).all()
     diff = golden.differences("E2E.image.frame0.out", frame)
     mean_tol, max_tol = TOLERANCE[precision]
+    print(f"{precision} deviation from the fp32 golden frame: mean {diff.mean():.5f} max {diff.max():.4f}")
     assert diff.mean() <= mean_tol and diff.max() <= max_tol, (precision, diff.mean(), diff.max())
     assert diff.max() > 0  # it really ran in low precision
 
