@@ -9,6 +9,9 @@ hourglass decoder's convolutions after each upsampling are of this form.
 """
 from __future__ import annotations
 
+import itertools
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -47,6 +50,12 @@ def axis_phases(scale: int, kernel: int) -> list[tuple[int, Tensor]]:
     return phases
 
 
+class _Phase(NamedTuple):
+    index: int  # p: output pixels s * i + p along the axis
+    first: int  # the first coarse offset it reads
+    taps: slice  # its rows among all phases' folded taps
+
+
 def conv_by_phases(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int) -> Tensor:
     """:func:`upsample_then_conv` without the upsampled tensor: one convolution of ``x`` per group of phases
     with the same tap counts, then the phases interleaved. Kernel taps add in float32 or wider."""
@@ -54,36 +63,34 @@ def conv_by_phases(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int) -
     outputs, half = weight.shape[0], weight.shape[-1] // 2
     depth_padding = tuple(n // 2 for n in weight.shape[2:-2])
     layout = _memory_format(x)
-    phases = axis_phases(scale, weight.shape[-1])
-    starts = [0]
-    for _, fold in phases:
-        starts.append(starts[-1] + fold.shape[0])
-    folds = torch.cat([fold for _, fold in phases]).to(x.device, torch.promote_types(weight.dtype, torch.float32))
-    # every phase's folded taps at once, (O, C, [kd,] rows, cols); half-precision taps add in float32
-    folded = folds @ weight.to(folds.dtype).contiguous() @ folds.T
-    groups: dict[int, list[tuple[int, int, slice]]] = {}
-    for p, (first, fold) in enumerate(phases):
-        groups.setdefault(fold.shape[0], []).append((p, first, slice(starts[p], starts[p + 1])))
+    folds = axis_phases(scale, weight.shape[-1])
+    stacked = torch.cat([fold for _, fold in folds]).to(x.device, torch.promote_types(weight.dtype, torch.float32))
+    # every phase pair's folded kernel at once, (O, C, [kd,] taps, taps); half-precision taps add in float32
+    folded = stacked @ weight.to(stacked.dtype).contiguous() @ stacked.T
+    groups: dict[int, list[_Phase]] = {}  # tap count -> phases
+    start = 0
+    for p, (first, fold) in enumerate(folds):
+        groups.setdefault(fold.shape[0], []).append(_Phase(p, first, slice(start, start + fold.shape[0])))
+        start += fold.shape[0]
     padded, phase_outputs = None, {}
     conv = F.conv2d if x.ndim == 4 else F.conv3d
-    for rows in groups.values():
-        for cols in groups.values():
-            pairs = [(row, col) for row in rows for col in cols]
-            kernels = torch.cat([folded[..., row[2], col[2]] for row, col in pairs])
-            kernels = kernels.to(weight.dtype).contiguous(memory_format=layout)
-            biases = None if bias is None else bias.repeat(len(pairs))
-            # read only the padded rows and columns the group's phases need: padding 0 around small kernels
-            top, left = min(row[1] for row in rows) + half, min(col[1] for col in cols) + half
-            bottom = max(row[1] for row in rows) + half + h + rows[0][2].stop - rows[0][2].start - 1
-            right = max(col[1] for col in cols) + half + w + cols[0][2].stop - cols[0][2].start - 1
-            if (top, bottom, left, right) == (0, h + 2 * half, 0, w + 2 * half):  # all of it: the conv pads
-                z = conv(x, kernels, biases, padding=depth_padding + (half, half))
-            else:
-                padded = _pad_height_width(x, half) if padded is None else padded
-                z = conv(padded[..., top:bottom, left:right], kernels, biases, padding=depth_padding + (0, 0))
-            for i, ((p, row_first, _), (q, col_first, _)) in enumerate(pairs):
-                y, x0 = row_first + half - top, col_first + half - left  # z index of the phase's first pixel
-                phase_outputs[p, q] = z[:, i * outputs:(i + 1) * outputs, ..., y:y + h, x0:x0 + w]
+    for (row_taps, rows), (col_taps, cols) in itertools.product(groups.items(), repeat=2):
+        pairs = list(itertools.product(rows, cols))
+        kernels = torch.cat([folded[..., row.taps, col.taps] for row, col in pairs])
+        kernels = kernels.to(weight.dtype).contiguous(memory_format=layout)
+        biases = None if bias is None else bias.repeat(len(pairs))
+        # the window of the padded x that the group's phases read: padding 0 around small kernels
+        top, left = min(row.first for row in rows) + half, min(col.first for col in cols) + half
+        bottom = max(row.first for row in rows) + half + h + row_taps - 1
+        right = max(col.first for col in cols) + half + w + col_taps - 1
+        if (top, bottom, left, right) == (0, h + 2 * half, 0, w + 2 * half):  # all of it: the conv pads
+            z = conv(x, kernels, biases, padding=depth_padding + (half, half))
+        else:
+            padded = _pad_height_width(x, half) if padded is None else padded
+            z = conv(padded[..., top:bottom, left:right], kernels, biases, padding=depth_padding + (0, 0))
+        for i, (row, col) in enumerate(pairs):
+            y, x0 = row.first + half - top, col.first + half - left  # z index of the phase's first pixel
+            phase_outputs[row.index, col.index] = z[:, i * outputs:(i + 1) * outputs, ..., y:y + h, x0:x0 + w]
     return _interleave(phase_outputs, scale, layout)
 
 
