@@ -138,7 +138,7 @@ class SPADEResnetBlock(nn.Module):
 
         Where the ``folded_shortcut`` route is on, the 1x1 ``conv_s`` is folded into norm_s's beta convolution,
         since conv_s(beta + n * gain) = conv_s(n * gain) + (conv_s o beta)(actv): the beta term becomes one 3x3
-        convolution to cout channels instead of cin (the generator: 38 of ~790 GFLOP a frame less).
+        convolution to cout channels instead of cin (the generator: 38 GFLOP a frame less).
         """
         norm = self.norm_s
         if not takes("folded_shortcut", normalized.device.type):
