@@ -178,3 +178,15 @@ def test_auto_chunk_size_is_bounded():
     size = auto_chunk_size(torch.device("cpu"), torch.float32)
     assert 1 <= size <= 4
     assert auto_chunk_size(torch.device("cpu"), torch.bfloat16, budget=1e-12) == 1
+
+
+def test_cpu_generator_takes_one_frame_at_a_time():
+    """On the CPU the engine's generator runs frame by frame (faster there) and returns the whole batch."""
+    calls = []
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    conv.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    wrapper = engine_module._FramesAtATime(conv, engine_module.GENERATOR_FRAMES["cpu"])
+    x = torch.randn(3, 2, 8, 8)
+    with torch.inference_mode():
+        torch.testing.assert_close(wrapper(x), conv(x))
+    assert calls == [1, 1, 1, 3]
