@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import torch
 
+
 def cpu_float32_channels_last() -> set[str]:
     """The ``float32_channels_last`` devices: the CPU when it has AVX-512 (as torch's kernels see it)."""
     return {"cpu"} if torch.backends.cpu.get_cpu_capability() == "AVX512" else set()

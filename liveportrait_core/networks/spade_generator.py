@@ -74,15 +74,16 @@ class SPADE(nn.Module):
         ``normalized`` (B, C, H, W) stands for its ``upsample``-fold nearest upsampling: it is broadcast over each
         block of output pixels instead. -> (B, C, upsample * H, upsample * W).
         """
-        actv = self.activations(seg, upsample * normalized.shape[-1] // seg.shape[-1])
+        actv = self.activations(seg, upsample * normalized.shape[-1])
         out = self.mlp_beta(actv)
         _pixel_blocks(out, upsample).addcmul_(_pixel_blocks(normalized, 1), _pixel_blocks(self.gain(actv), upsample))
         return out
 
-    def activations(self, seg: Tensor, scale: int) -> Tensor:
-        """The shared hidden features of ``seg`` nearest-upsampled ``scale`` times: (B, 128, scale * H, scale * W)."""
+    def activations(self, seg: Tensor, width: int) -> Tensor:
+        """The shared hidden features of ``seg`` nearest-upsampled to ``width`` (a whole multiple of its own):
+        (B, 128, H * width / W, width)."""
         conv = self.mlp_shared[0]
-        return F.relu(upsample_then_conv(seg, conv.weight, conv.bias, scale), inplace=True)
+        return F.relu(upsample_then_conv(seg, conv.weight, conv.bias, width // seg.shape[-1]), inplace=True)
 
     def gain(self, actv: Tensor) -> Tensor:
         """1 + gamma, the +1 added as the convolution's bias."""
@@ -143,7 +144,7 @@ class SPADEResnetBlock(nn.Module):
         norm = self.norm_s
         if not takes("folded_shortcut", normalized.device.type):
             return self.conv_s(norm.modulate(normalized, seg, upsample))
-        actv = norm.activations(seg, upsample * normalized.shape[-1] // seg.shape[-1])
+        actv = norm.activations(seg, upsample * normalized.shape[-1])
         scaled = norm.gain(actv)
         _pixel_blocks(scaled, upsample).mul_(_pixel_blocks(normalized, 1))
         beta = norm.mlp_beta
