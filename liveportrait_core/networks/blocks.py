@@ -14,27 +14,23 @@ _NORM = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
 class ConvBlock(nn.Module):
     """conv -> BatchNorm -> (leaky) ReLU, optionally after a x2 nearest upsampling or before a x2 average pool.
 
-    An upsampling block needs a 'same' convolution: it runs as :func:`upsample_then_conv`, without the upsampled tensor.
+    The convolution is 'same' (padding kernel // 2) and runs as :func:`upsample_then_conv`: an upsampling block's
+    without the upsampled tensor, a 2-D 3x3 one by Winograd where that route takes it.
 
     ``dims`` picks 2-D or 3-D; 3-D blocks resample height and width only (depth is kept), as the
     official hourglass does. Parameter names (``conv``, ``norm``) follow the official checkpoints.
     """
 
-    def __init__(self, cin: int, cout: int, dims: int = 2, kernel: int = 3, padding: int = 1,
-                 negative_slope: float = 0.0, downsample: bool = False, upsample: bool = False):
+    def __init__(self, cin: int, cout: int, dims: int = 2, kernel: int = 3, negative_slope: float = 0.0,
+                 downsample: bool = False, upsample: bool = False):
         super().__init__()
-        if upsample and padding != kernel // 2:
-            raise ValueError("an upsampling ConvBlock needs 'same' padding (kernel // 2)")
-        self.conv = _CONV[dims](cin, cout, kernel_size=kernel, padding=padding)
+        self.conv = _CONV[dims](cin, cout, kernel_size=kernel, padding=kernel // 2)
         self.norm = _NORM[dims](cout, affine=True)
         self.negative_slope = negative_slope
         self.downsample, self.upsample = downsample, upsample
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.upsample:
-            x = upsample_then_conv(x, self.conv.weight, self.conv.bias, 2)
-        else:
-            x = self.conv(x)
+        x = upsample_then_conv(x, self.conv.weight, self.conv.bias, 2 if self.upsample else 1)
         x = F.leaky_relu(self.norm(x), self.negative_slope)
         if self.downsample:
             x = _average_2x2(x)

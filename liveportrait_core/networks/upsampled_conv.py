@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .routes import takes
+from .winograd import same_conv2d
 
 MIN_SIZE = 8  # smaller coarse inputs take the direct route: the phases' one-pixel overhang outweighs the saving
 
@@ -34,7 +35,9 @@ def upsample_then_conv(x: Tensor, weight: Tensor, bias: Tensor | None, scale: in
         return conv_by_phases(x, weight, bias, scale)
     if scale > 1:
         x = F.interpolate(x, scale_factor=(1,) * (x.ndim - 4) + (scale, scale), mode="nearest")
-    return (F.conv2d if x.ndim == 4 else F.conv3d)(x, weight, bias, padding=padding)
+    if x.ndim == 4:
+        return same_conv2d(x, weight, bias)
+    return F.conv3d(x, weight, bias, padding=padding)
 
 
 def axis_phases(scale: int, kernel: int) -> list[tuple[int, Tensor]]:
