@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from liveportrait_core.networks import winograd
 from liveportrait_core.networks.routes import switched
-from liveportrait_core.networks.winograd import same_conv2d, suits, transformed_kernel, winograd_conv3x3
+from liveportrait_core.networks.winograd import same_conv, suits, transformed_kernel, winograd_conv3x3
 
 
 def relative_error(out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias) -> float:
@@ -18,16 +18,18 @@ def relative_error(out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bia
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_winograd_equals_the_direct_convolution(layout, with_bias, monkeypatch):
-    """Two frames, a non-square image split into several bands of tile rows: float32 rounding only, in the input's
-    memory layout."""
-    monkeypatch.setattr(winograd, "BAND_BYTES", 36 * 2 * 24 * 4 * 4 * 2)  # two tile rows a band: 3 bands, the last short
+@pytest.mark.parametrize("band_rows", [2, 10])
+def test_winograd_equals_the_direct_convolution(layout, with_bias, band_rows, monkeypatch):
+    """Three frames of a non-square image (5 x 4 tiles), run in bands of two tile rows of one frame (3 bands a frame,
+    the last short) or of two whole frames (2 bands, the last short): float32 rounding only, in the input's layout."""
+    tile_row_bytes = 36 * 24 * 4 * 4  # 36 transformed values x 24 channels x 4 tiles x 4 bytes
+    monkeypatch.setattr(winograd, "BAND_BYTES", band_rows * tile_row_bytes)
     torch.manual_seed(0)
-    x = torch.randn(2, 24, 20, 16).contiguous(memory_format=layout)
+    x = torch.randn(3, 24, 20, 16).contiguous(memory_format=layout)
     weight = torch.randn(16, 24, 3, 3) / 15
     bias = torch.randn(16) if with_bias else None
     out = winograd_conv3x3(x, weight, bias)
-    assert out.shape == (2, 16, 20, 16) and out.is_contiguous(memory_format=layout)
+    assert out.shape == (3, 16, 20, 16) and out.is_contiguous(memory_format=layout)
     direct = F.conv2d(x, weight, bias, padding=1)
     assert relative_error(out, x, weight, bias) < 5e-6
     print(f"relative error: winograd {relative_error(out, x, weight, bias):.1e}, "
@@ -55,15 +57,19 @@ def test_suits_only_wide_float32_3x3_convolutions():
     assert not suits(torch.zeros(1, 128, 8, 10), torch.zeros(128, 128, 3, 3))  # width not a multiple of 4
 
 
-def test_same_conv2d_takes_the_route_only_where_it_is_on():
+def test_same_conv_takes_the_route_only_where_it_is_on():
+    """2-D 3x3 convolutions that suit it, where the route is on; other kernels and 3-D convolutions stay direct."""
     torch.manual_seed(0)
     x, weight, bias = torch.randn(1, 128, 8, 8), torch.randn(128, 128, 3, 3) / 34, torch.randn(128)
     with switched("winograd", "cpu", True):
-        assert torch.equal(same_conv2d(x, weight, bias), winograd_conv3x3(x, weight, bias))
+        assert torch.equal(same_conv(x, weight, bias), winograd_conv3x3(x, weight, bias))
     with switched("winograd", "cpu", False):
-        assert torch.equal(same_conv2d(x, weight, bias), F.conv2d(x, weight, bias, padding=1))
+        assert torch.equal(same_conv(x, weight, bias), F.conv2d(x, weight, bias, padding=1))
     five = torch.randn(128, 128, 5, 5)  # other kernels keep their 'same' padding
-    assert torch.equal(same_conv2d(x, five, None), F.conv2d(x, five, None, padding=2))
+    assert torch.equal(same_conv(x, five, None), F.conv2d(x, five, None, padding=2))
+    volume, kernel3d = torch.randn(1, 128, 2, 8, 8), torch.randn(128, 128, 3, 3, 3) / 60
+    with switched("winograd", "cpu", True):
+        assert torch.equal(same_conv(volume, kernel3d, None), F.conv3d(volume, kernel3d, None, padding=1))
 
 
 def test_transformed_kernel_is_kept_until_the_weight_changes():

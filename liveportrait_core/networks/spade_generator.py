@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from .routes import takes
 from .upsampled_conv import upsample_then_conv
-from .winograd import same_conv2d
+from .winograd import same_conv
 
 HIDDEN = 128
 
@@ -47,7 +47,7 @@ class SpectralConv2d(nn.Module):
         return weight / torch.dot(self.weight_u, torch.mv(weight.flatten(1), self.weight_v))
 
     def forward(self, x: Tensor) -> Tensor:
-        return same_conv2d(x, self.kernel(), self.bias)
+        return same_conv(x, self.kernel(), self.bias)
 
 
 class SPADE(nn.Module):
@@ -75,7 +75,7 @@ class SPADE(nn.Module):
         block of output pixels instead. -> (B, C, upsample * H, upsample * W).
         """
         actv = self.activations(seg, upsample * normalized.shape[-1])
-        out = same_conv2d(actv, self.mlp_beta.weight, self.mlp_beta.bias)
+        out = same_conv(actv, self.mlp_beta.weight, self.mlp_beta.bias)
         _pixel_blocks(out, upsample).addcmul_(_pixel_blocks(normalized, 1), _pixel_blocks(self.gain(actv), upsample))
         return out
 
@@ -87,7 +87,7 @@ class SPADE(nn.Module):
 
     def gain(self, actv: Tensor) -> Tensor:
         """1 + gamma, the +1 added as the convolution's bias."""
-        return same_conv2d(actv, self.mlp_gamma.weight, self.mlp_gamma.bias + 1)
+        return same_conv(actv, self.mlp_gamma.weight, self.mlp_gamma.bias + 1)
 
 
 def _pixel_blocks(x: Tensor, size: int) -> Tensor:
@@ -154,7 +154,7 @@ class SPADEResnetBlock(nn.Module):
         if beta.weight.is_contiguous(memory_format=torch.channels_last):
             kernel = kernel.contiguous(memory_format=torch.channels_last)
         bias = (mix @ beta.bias.to(wide)).to(beta.bias.dtype)
-        return self.conv_s(scaled).add_(same_conv2d(actv, kernel, bias))
+        return self.conv_s(scaled).add_(same_conv(actv, kernel, bias))
 
 
 class SPADEDecoder(nn.Module):
@@ -172,7 +172,7 @@ class SPADEDecoder(nn.Module):
 
     def forward(self, feature: Tensor) -> Tensor:
         """(B, 256, 64, 64) -> (B, 3, 512, 512) in [0, 1]."""
-        x = same_conv2d(feature, self.fc.weight, self.fc.bias)
+        x = same_conv(feature, self.fc.weight, self.fc.bias)
         for i in range(6):
             x = getattr(self, f"G_middle_{i}")(x, feature)
         x = self.up_0(x, feature, upsample=2)

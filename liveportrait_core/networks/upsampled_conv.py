@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .routes import takes
-from .winograd import same_conv2d
+from .winograd import same_conv
 
 MIN_SIZE = 8  # smaller coarse inputs take the direct route: the phases' one-pixel overhang outweighs the saving
 
@@ -29,15 +29,12 @@ def upsample_then_conv(x: Tensor, weight: Tensor, bias: Tensor | None, scale: in
     Where the ``phases`` route is on, it runs as :func:`conv_by_phases`, except in a compiled graph: inductor's
     code for the interleaving cost more than the phases saved (CPU bf16, batch 4: compiled G 630 against 505 ms/frame).
     """
-    padding = tuple(n // 2 for n in weight.shape[2:])
     phased = takes("phases", x.device.type) and not torch.compiler.is_compiling()
     if scale > 1 and phased and min(x.shape[-2:]) >= MIN_SIZE:
         return conv_by_phases(x, weight, bias, scale)
     if scale > 1:
         x = F.interpolate(x, scale_factor=(1,) * (x.ndim - 4) + (scale, scale), mode="nearest")
-    if x.ndim == 4:
-        return same_conv2d(x, weight, bias)
-    return F.conv3d(x, weight, bias, padding=padding)
+    return same_conv(x, weight, bias)
 
 
 def axis_phases(scale: int, kernel: int) -> list[tuple[int, Tensor]]:
