@@ -7,6 +7,7 @@ from torch import nn
 
 from ..liveportrait_core.engine import LivePortraitEngine
 from ..liveportrait_core.model_files import load_networks
+from ..liveportrait_core.networks.winograd import kept_kernel_bytes
 from .comfy import ModelPatcher, model_management
 from .folders import weights_folder
 
@@ -40,5 +41,8 @@ def load_models(variant: str, precision: str, download: bool, compile: bool = Fa
     engine = LivePortraitEngine(networks, device, precision, compile=compile)
     modules = {f.name: getattr(networks, f.name) for f in fields(networks)}
     container = nn.ModuleDict({name: m for name, m in modules.items() if isinstance(m, nn.Module)})
-    patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device())
+    # the size ComfyUI budgets: the weights plus the Winograd kernels a float32 CPU engine keeps beside them (~0.8 GB)
+    size = model_management.module_size(container) + kept_kernel_bytes(container)
+    patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device(),
+                           size=size)
     return LoadedModels(engine, patcher, variant)

@@ -86,3 +86,20 @@ def test_transformed_kernel_is_kept_until_the_weight_changes():
     plain = torch.randn(4, 3, 3, 3)  # a kernel made per call (e.g. a folded one) is not kept
     transformed_kernel(plain)
     assert not hasattr(plain, "_winograd")
+
+
+def test_kept_kernel_bytes_bounds_what_the_generator_keeps(synthetic_weights):
+    """The size a host budgets for the kept kernels is at least what a float32 CPU generator keeps after a frame, and
+    not far above it; none for bf16."""
+    from liveportrait_core.engine import LivePortraitEngine
+    from liveportrait_core.model_files import load_networks
+
+    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "fp32")
+    generator = engine.networks.generator
+    with torch.inference_mode():
+        generator(torch.randn(1, 256, 64, 64) * 0.2)
+    kept = sum(p._winograd[1].numel() * 4 for p in generator.parameters() if hasattr(p, "_winograd"))
+    bound = winograd.kept_kernel_bytes(generator)
+    print(f"kept {kept / 2**20:.0f} MiB, budgeted {bound / 2**20:.0f} MiB")
+    assert kept <= bound <= 1.1 * kept
+    assert winograd.kept_kernel_bytes(generator.to(torch.bfloat16)) == 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .routes import takes
 
@@ -115,3 +115,12 @@ def _version(t: Tensor) -> int | None:
         return t._version
     except RuntimeError:
         return None
+
+
+def kept_kernel_bytes(module: nn.Module) -> int:
+    """An upper bound on the memory the transformed kernels of ``module`` take once it has run: 4x every float32
+    3x3 kernel of 128+ channels each side on a device where the route is on (some, e.g. those the ``phases`` route
+    takes instead, are never transformed). For hosts that budget memory by weight size (ComfyUI's model management)."""
+    return sum(4 * p.numel() * p.element_size() for p in module.parameters()
+               if p.ndim == 4 and tuple(p.shape[2:]) == (3, 3) and min(p.shape[:2]) >= MIN_CHANNELS
+               and p.dtype == torch.float32 and takes("winograd", p.device.type))
