@@ -110,7 +110,8 @@ def transformed_kernel(weight: Tensor) -> Tensor:
 
 
 def _version(t: Tensor) -> int | None:
-    """The in-place version counter; inference tensors have none (they cannot change in place outside inference mode)."""
+    """The in-place version counter, or None for inference tensors, which have none (their kernels are then keyed by
+    storage, dtype and device alone)."""
     try:
         return t._version
     except RuntimeError:
