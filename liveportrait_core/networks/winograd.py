@@ -42,8 +42,9 @@ def same_conv(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``F.conv2d`` / ``F.conv3d(x, weight, bias, padding=k // 2)``: (B, C, [D,] H, W) -> (B, O, [D,] H, W), 2-D ones
     by :func:`winograd_conv3x3` where the ``winograd`` route is on and the convolution :func:`suits` it.
 
-    3-D convolutions stay direct: the hourglass's by depth taps stacked along the channels ran from 0.87x to 2x as fast,
-    about 2% of a frame in all (its largest, 142 -> 142 at 64x64, 1.19x with AVX2 and 0.93x with AVX-512).
+    3-D convolutions stay direct: by depth taps (stacked along the channels, or summed over transformed slices) the
+    hourglass's ran 0.5x to 2x as fast, a few percent of a frame at best (its largest, 142 -> 142 at 64x64: 1.61x with
+    AVX2, 1.12x with AVX-512 channels-last; those at 8x8 slower).
     """
     if x.ndim == 4 and takes("winograd", x.device.type) and suits(x, weight) and not torch.compiler.is_compiling():
         return winograd_conv3x3(x, weight, bias)
