@@ -14,9 +14,9 @@ the hardware runs better. It is on for the device types where it was measured fa
 * ``folded_spectral_norm``: G's spectral norm divided into its kernels once, at load, instead of on every call.
 * ``float32_channels_last``: float32 G and hourglass stored NHWC / NDHWC (decided when the networks are placed),
   on CPUs with AVX-512 only: with AVX2 alone it was slower (W 1,804 -> 1,981, G 3,842 -> 4,056 ms/frame).
-* ``winograd``: float32 3x3 convolutions of 128+ channels at up to 128x128 pixels by Winograd's F(4x4, 3x3)
-  (``winograd.py``), 4x fewer multiplications; the only route that rounds differently enough to state (relative
-  1e-5 against 3e-6 for the direct convolution).
+* ``winograd``: float32 3x3 convolutions of 128+ channels each side by Winograd's F(4x4, 3x3) (``winograd.py``),
+  4x fewer multiplications; the only route that rounds differently enough to state (relative 1e-5 against 3e-6 for
+  the direct convolution).
 """
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ BAND_BYTES = 8 << 20  # transformed input (or output) per band of tile rows: the
 # The transforms for points 0, +-1, +-2 and infinity, in float64 (their Kronecker squares act on flattened tiles);
 # on the CPU explicitly, as this module may first be imported while networks are built on the meta device.
 _B_T = torch.tensor([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-                     [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=torch.float64, device="cpu")
+                     [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+                    dtype=torch.float64, device="cpu")
 _G = torch.tensor([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
                    [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], dtype=torch.float64, device="cpu")
 _A_T = torch.tensor([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
@@ -52,11 +53,15 @@ def same_conv(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
 
 def suits(x: Tensor, weight: Tensor) -> bool:
-    """Whether F(4x4, 3x3) is the faster and safe route: float32, 3x3, both widths >= 128, H and W multiples of 4."""
-    out_channels, in_channels = weight.shape[:2]
+    """Whether F(4x4, 3x3) is the faster and safe route: a :func:`_transformable` kernel, a float32 input, H and W
+    multiples of 4."""
     h, w = x.shape[-2:]
-    return (x.dtype == weight.dtype == torch.float32 and tuple(weight.shape[2:]) == (3, 3)
-            and min(in_channels, out_channels) >= MIN_CHANNELS and h % TILE == 0 and w % TILE == 0)
+    return _transformable(weight) and x.dtype == torch.float32 and h % TILE == 0 and w % TILE == 0
+
+
+def _transformable(weight: Tensor) -> bool:
+    """A float32 3x3 kernel with both widths >= 128."""
+    return weight.dtype == torch.float32 and tuple(weight.shape[2:]) == (3, 3) and min(weight.shape[:2]) >= MIN_CHANNELS
 
 
 def winograd_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -76,6 +81,7 @@ def winograd_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     padded = F.pad(x, (1, 1, 1, 1))
     band = max(1, BAND_BYTES // (36 * max(c, o) * cols * x.element_size()))  # tile rows of one frame
     frames, band = (max(1, band // rows), rows) if band >= rows else (1, band)
+    to_spectra, to_values = _INPUT.to(x), _OUTPUT.to(x)
     for first in range(0, b, frames):
         f = slice(first, first + frames)
         for top in range(0, rows, band):
@@ -83,15 +89,15 @@ def winograd_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
             tiles = padded[f, :, TILE * top: TILE * (top + n) + 2].unfold(2, TILE + 2, TILE).unfold(3, TILE + 2, TILE)
             m = tiles.shape[0]
             if channels_last:  # channels innermost throughout: (36, frames * n * cols, C) -> (.., O)
-                spectra = (_INPUT.to(x) @ tiles.permute(4, 5, 0, 2, 3, 1).reshape(36, -1)).view(36, -1, c)
+                spectra = (to_spectra @ tiles.permute(4, 5, 0, 2, 3, 1).reshape(36, -1)).view(36, -1, c)
                 products = torch.bmm(spectra, kernel.transpose(1, 2))
-                values = (_OUTPUT.to(x) @ products.view(36, -1)).view(TILE, TILE, m, n, cols, o)
+                values = (to_values @ products.view(36, -1)).view(TILE, TILE, m, n, cols, o)
                 blocks[f, top: top + n].copy_(values.permute(2, 3, 0, 4, 1, 5))
             else:  # pixels innermost: rows of 6 input pixels in, 4x4 output blocks out
                 tiles = tiles.transpose(0, 1).reshape(-1, 36)  # (C * frames * n * cols, 36)
-                spectra = (_INPUT.to(x) @ tiles.T).view(36, c, -1)
+                spectra = (to_spectra @ tiles.T).view(36, c, -1)
                 products = torch.bmm(kernel, spectra)  # (36, O, frames * n * cols)
-                values = (products.view(36, -1).T @ _OUTPUT.T.to(x)).view(o, m, n, cols, TILE, TILE)
+                values = (products.view(36, -1).T @ to_values.T).view(o, m, n, cols, TILE, TILE)
                 blocks[f, :, top: top + n].copy_(values.permute(1, 0, 2, 4, 3, 5))
     return out if bias is None else out.add_(bias.view(1, -1, 1, 1))
 
@@ -124,5 +130,4 @@ def kept_kernel_bytes(module: nn.Module) -> int:
     3x3 kernel of 128+ channels each side on a device where the route is on (some, e.g. those the ``phases`` route
     takes instead, are never transformed). For hosts that budget memory by weight size (ComfyUI's model management)."""
     return sum(4 * p.numel() * p.element_size() for p in module.parameters()
-               if p.ndim == 4 and tuple(p.shape[2:]) == (3, 3) and min(p.shape[:2]) >= MIN_CHANNELS
-               and p.dtype == torch.float32 and takes("winograd", p.device.type))
+               if _transformable(p) and takes("winograd", p.device.type))
