@@ -7,7 +7,7 @@ from torch import nn
 
 from ..liveportrait_core.engine import LivePortraitEngine
 from ..liveportrait_core.model_files import load_networks
-from ..liveportrait_core.networks.winograd import kept_kernel_bytes
+from ..liveportrait_core.networks import kept_kernel_bytes
 from .comfy import ModelPatcher, model_management
 from .folders import weights_folder
 

@@ -99,7 +99,7 @@ def test_kept_kernel_bytes_bounds_what_the_generator_keeps(synthetic_weights):
     with torch.inference_mode():
         generator(torch.randn(1, 256, 64, 64) * 0.2)
     kept = sum(p._winograd[1].numel() * 4 for p in generator.parameters() if hasattr(p, "_winograd"))
-    bound = winograd.kept_kernel_bytes(generator)
+    bound = winograd.winograd_kernel_bytes(generator)
     print(f"kept {kept / 2**20:.0f} MiB, budgeted {bound / 2**20:.0f} MiB")
     assert kept <= bound <= 1.1 * kept
-    assert winograd.kept_kernel_bytes(generator.to(torch.bfloat16)) == 0
+    assert winograd.winograd_kernel_bytes(generator.to(torch.bfloat16)) == 0

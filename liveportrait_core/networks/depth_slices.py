@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .depth_taps import sum_depth_taps
 from .routes import takes
 
 AMX_TILE = 32  # bf16 AMX tile rows: output counts are zero-padded to a multiple of this (the mask head: 154 -> 160)
@@ -36,21 +37,12 @@ def conv3d_by_depth_taps(x: Tensor, conv: nn.Conv3d) -> Tensor:
     Output slice z is the sum over the kernel's depth taps t of input slice z + t - k//2 convolved with the
     2-D kernel at depth t. (B, C, D, H, W) -> float32 (B, O, D, H, W), channels-last.
     """
-    k, outputs, depth = conv.kernel_size[0], conv.out_channels, x.shape[2]
+    k, outputs = conv.kernel_size[0], conv.out_channels
     kernels = conv.weight.transpose(0, 2).transpose(1, 2).flatten(0, 1)  # (k * O, C, k, k), tap-major
     taps = convolve_depth_slices(x, kernels, k // 2).unflatten(-1, (k, outputs))  # (B, D, H, W, k, O)
-    centre = k // 2
-    out = taps[..., centre, :].to(torch.float32, memory_format=torch.contiguous_format, copy=True)  # (B, D, H, W, O)
+    out = sum_depth_taps(taps, torch.float32)  # (B, D, H, W, O)
     if conv.bias is not None:
         out += conv.bias.float()
-    for t in range(k):
-        shift = t - centre  # output slice z reads input slice z + shift
-        if shift == 0 or abs(shift) >= depth:
-            continue
-        if shift > 0:
-            out[:, :depth - shift] += taps[:, shift:, :, :, t]
-        else:
-            out[:, -shift:] += taps[:, :depth + shift, :, :, t]
     return out.permute(0, 4, 1, 2, 3)
 
 

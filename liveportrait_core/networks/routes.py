@@ -17,6 +17,8 @@ the hardware runs better. It is on for the device types where it was measured fa
 * ``winograd``: float32 3x3 convolutions of 128+ channels each side by Winograd's F(4x4, 3x3) (``winograd.py``),
   4x fewer multiplications; the only route that rounds differently enough to state (relative 1e-5 against 3e-6 for
   the direct convolution).
+* ``fourier_heads``: W's mask and occlusion heads in float32 from the 2-D Fourier spectra of tiles of their input's
+  depth slices (``fourier_heads.py``), ~15x less arithmetic.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ ROUTES: dict[str, set[str]] = {
     "folded_spectral_norm": {"cpu", "cuda", "mps"},
     "float32_channels_last": cpu_float32_channels_last(),
     "winograd": {"cpu"},
+    "fourier_heads": {"cpu"},
 }
 
 

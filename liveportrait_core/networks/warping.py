@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import fourier_heads
 from .blocks import ConvBlock
 from .depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
 from .routes import takes
@@ -99,12 +100,16 @@ class DenseMotionNetwork(nn.Module):
         heat = keypoint_heatmaps(kp_driving, grid) - keypoint_heatmaps(kp_source, grid)
         heat = torch.cat([heat.new_zeros(b, 1, d, h, w), heat], dim=1).unsqueeze(2)
         prediction = self.hourglass(torch.cat([heat, warped], dim=2).view(b, -1, d, h, w))
-        mask = F.softmax(self.mask(prediction).movedim(1, -1), dim=-1)  # (B, D, H, W, K+1)
+        if fourier_heads.suits(prediction, self.mask.weight):
+            mask, occlusion = fourier_heads.fourier_heads(prediction, self.mask, self.occlusion)
+        else:
+            mask, occlusion = self.mask(prediction), self.occlusion(prediction)
+        mask = F.softmax(mask.movedim(1, -1), dim=-1)  # (B, D, H, W, K+1)
         # sum_k mask_k * motion_k, where motion_0 is the grid and the masks sum to 1: the grid plus the
         # mask-weighted keypoint shifts, a (D*H*W, K) @ (K, 3) product instead of a pass over every motion
         weights = mask[..., 1:].reshape(b, d * h * w, NUM_KP)
         deformation = grid + (weights @ (kp_source - kp_driving)).view(b, d, h, w, 3)
-        occlusion = torch.sigmoid(self.occlusion(prediction))
+        occlusion = torch.sigmoid(occlusion)
         return deformation, occlusion
 
 

@@ -11,7 +11,7 @@ not with 64 channels (up to 2x slower). Its float32 rounding error is larger tha
 would not be small, and those take the direct route.
 
 The transformed kernels, 4x the size of the 3x3 ones (the generator's: 796 MiB in float32), are kept on their weight
-tensor and remade when it changes: remaking them on every call cost ~10% of the generator's time.
+tensor (``kernel_cache.py``): remaking them on every call cost ~10% of the generator's time.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .kernel_cache import kept_transform
 from .routes import takes
 
 TILE = 4  # output pixels per tile side; input tiles are TILE + 2 wide
@@ -103,31 +104,18 @@ def winograd_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
 
 def transformed_kernel(weight: Tensor) -> Tensor:
-    """``G g G^T`` of each 3x3 kernel: (O, C, 3, 3) -> (36, O, C). Kept on the weight tensor (an attribute, not
-    state) and remade when its storage, version, dtype or device changes, e.g. after a cast or a move."""
-    key = (weight.data_ptr(), _version(weight), weight.dtype, weight.device)
-    cached = getattr(weight, "_winograd", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    """``G g G^T`` of each 3x3 kernel: (O, C, 3, 3) -> (36, O, C), kept on the weight (``kernel_cache.py``)."""
+    return kept_transform(weight, "_winograd", _transform_kernel)
+
+
+def _transform_kernel(weight: Tensor) -> Tensor:
     o, c = weight.shape[:2]
-    kernel = (_KERNEL.to(weight) @ weight.reshape(o * c, 9).T).view(36, o, c)
-    if isinstance(weight, torch.nn.Parameter):
-        weight._winograd = (key, kernel)
-    return kernel
+    return (_KERNEL.to(weight) @ weight.reshape(o * c, 9).T).view(36, o, c)
 
 
-def _version(t: Tensor) -> int | None:
-    """The in-place version counter, or None for inference tensors, which have none (their kernels are then keyed by
-    storage, dtype and device alone)."""
-    try:
-        return t._version
-    except RuntimeError:
-        return None
-
-
-def kept_kernel_bytes(module: nn.Module) -> int:
+def winograd_kernel_bytes(module: nn.Module) -> int:
     """An upper bound on the memory the transformed kernels of ``module`` take once it has run: 4x every float32
     3x3 kernel of 128+ channels each side on a device where the route is on (some, e.g. those the ``phases`` route
-    takes instead, are never transformed). For hosts that budget memory by weight size (ComfyUI's model management)."""
+    takes instead, are never transformed)."""
     return sum(4 * p.numel() * p.element_size() for p in module.parameters()
                if _transformable(p) and takes("winograd", p.device.type))
