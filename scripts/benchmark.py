@@ -114,7 +114,6 @@ def official_style_loop(engine: LivePortraitEngine, source, frames: torch.Tensor
 @torch.inference_mode()
 def length_run(weights: Path, device: torch.device, precision: str, frames: int, batch: int) -> dict:
     """Render ``frames`` frames of motion into an mp4 as the streaming path does; peak memory and time."""
-    import resource
     import tempfile
 
     from liveportrait_core.media import VideoWriter
@@ -142,8 +141,20 @@ def length_run(weights: Path, device: torch.device, precision: str, frames: int,
             writer.write(to_uint8(chunk).numpy())
     seconds = time.perf_counter() - start
     return {"frames": frames, "ms_per_frame": seconds / frames * 1e3,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mib": own_peak_rss_mib(),
             "peak_vram_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0}
+
+
+def own_peak_rss_mib() -> float:
+    """This process's peak resident memory. Linux's ``ru_maxrss`` carries the parent's peak across fork and exec, so a
+    length run started after the main comparison would report that instead; ``VmHWM`` is this program's own."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):  # no /proc: macOS, whose ru_maxrss is in bytes
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
 
 
 def memory_versus_length(args, weights: Path) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import statistics
 import sys
 import time
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.networks import depth_slices  # noqa: E402
+from liveportrait_core.networks import depth_slices, fourier_heads  # noqa: E402
 from liveportrait_core.networks.routes import switched  # noqa: E402
 from liveportrait_core.precision import apply_precision  # noqa: E402
 
@@ -110,6 +111,9 @@ def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
                       ("occlusion conv over depth slices, NDHWC",
                        lambda: depth_slices.conv2d_over_flattened_depth(x_cl, occlusion))]:
         report(label, median_ms(fn), b, relative_error(fn(), ref))
+    heads = copy.deepcopy(conv).float(), copy.deepcopy(occlusion).float()
+    fourier = lambda: fourier_heads.fourier_heads(x.float(), *heads)  # noqa: E731
+    report("both heads by tiled 2-D FFT, float32", median_ms(fourier), b, relative_error(fourier()[1], ref))
     print(flush=True)
 
 

@@ -12,7 +12,8 @@ from liveportrait_core.networks.fourier_heads import fourier_heads, kernel_spect
 from liveportrait_core.networks.routes import switched
 
 
-def exact_heads(x: torch.Tensor, mask: torch.nn.Conv3d, occlusion: torch.nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
+def exact_heads(x: torch.Tensor, mask: torch.nn.Conv3d,
+                occlusion: torch.nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Both heads in float64, the 3-D one summed over depth taps of 2-D convolutions (a float64 conv3d of the mask
     head's size would unfold ~25 GB)."""
     k, depth = mask.kernel_size[0], x.shape[2]
@@ -67,7 +68,8 @@ def test_mask_head_sized_convolutions_error_is_stated():
     mask, occlusion = heads(142, 22, 6)
     x = torch.randn(1, 142, 6, 64, 64)
     with torch.inference_mode():
-        errors = [relative_error(o, e) for o, e in zip(fourier_heads(x, mask, occlusion), exact_heads(x, mask, occlusion))]
+        pairs = zip(fourier_heads(x, mask, occlusion), exact_heads(x, mask, occlusion))
+        errors = [relative_error(ours, exact) for ours, exact in pairs]
     print(f"relative error of the mask head {errors[0]:.1e}, the occlusion head {errors[1]:.1e}")
     assert max(errors) < 1e-6
 

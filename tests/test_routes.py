@@ -13,7 +13,8 @@ from liveportrait_core.networks.routes import ROUTES, official_arithmetic, switc
 def test_networks_compute_the_same_with_every_route_off(synthetic_weights):
     """The official arithmetic (every route off, as the benchmark's official-style loop runs) gives the same W and G
     outputs as the routes the CPU takes."""
-    assert all("cpu" in ROUTES[name] for name in ("sliced_heads", "phases", "flush_heatmaps", "folded_shortcut", "winograd", "fourier_heads"))
+    cpu_routes = ("sliced_heads", "phases", "flush_heatmaps", "folded_shortcut", "winograd", "fourier_heads")
+    assert all("cpu" in ROUTES[name] for name in cpu_routes)
     torch.manual_seed(0)
     feature = torch.randn(1, 32, 16, 64, 64) * 0.5
     kp_source = torch.rand(1, 21, 3) * 2 - 1

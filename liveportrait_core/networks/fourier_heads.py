@@ -91,10 +91,11 @@ class _SliceSpectra:
         self.spectra = spectra.transpose(-1, -2).contiguous().view(-1, spectra.shape[-1], c).transpose(0, 1)
 
     def _products(self, kernels: Tensor) -> Tensor:
-        """Every slice's spectra times every kernel's, summed over the channels: (F, C, N) -> (B, D, rows, cols, F, N)."""
+        """Every slice's spectra times every kernel's, summed over the channels:
+        (F, C, N) -> (B, D, rows, cols, F, N)."""
         (b, _, d), (rows, cols) = self.shape[:3], self.tiles[:2]
-        frequencies, tiles_in_band = self.spectra.shape[:2]
-        out = torch.empty(tiles_in_band, frequencies, kernels.shape[-1], dtype=kernels.dtype, device=kernels.device)
+        frequencies, tiles = self.spectra.shape[:2]
+        out = torch.empty(tiles, frequencies, kernels.shape[-1], dtype=kernels.dtype, device=kernels.device)
         torch.bmm(self.spectra, kernels, out=out.transpose(0, 1))
         return out.view(b, d, rows, cols, frequencies, -1)
 
