@@ -113,7 +113,7 @@ def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
         report(label, median_ms(fn), b, relative_error(fn(), ref))
     heads = copy.deepcopy(conv).float(), copy.deepcopy(occlusion).float()
     fourier = lambda: fourier_heads.fourier_heads(x.float(), *heads)  # noqa: E731
-    report("both heads by tiled 2-D FFT, float32", median_ms(fourier), b, relative_error(fourier()[1], ref))
+    report("both heads by tiled 2-D FFT, float32 (occl. err)", median_ms(fourier), b, relative_error(fourier()[1], ref))
     print(flush=True)
 
 
