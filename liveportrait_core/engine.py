@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -10,26 +9,16 @@ from typing import Iterable, Iterator
 import torch
 from torch import Tensor, nn
 
+from .acceleration import Routes, accelerate, accelerate_renderer
+from .acceleration.runtime import compiled_parts, runners
 from .driving import DrivingOptions
 from .model_files import LivePortraitNetworks, load_networks
 from .motion_sequence import MotionSequence
 from .pose import KeypointInfo
-from .precision import apply_precision, cpu_has_bf16_matrix_units, resolve_device, resolve_dtype
+from .precision import cpu_has_bf16_matrix_units, resolve_device, resolve_dtype
 from .networks import build_network
 from .render import ProgressHook, auto_chunk_size, render_chunks, warp_decode
 from .retargeting import animate_keypoints
-
-
-# What ``compile=True`` compiles, per device type. On the CPU nothing: since the generator's eager path lost its
-# elementwise passes (2026-11-27), the compiled one is no faster (bf16, batch 4: 541-554 against 513-517 ms/frame in one
-# process; 578 against 572 in the benchmark), and a compiled warping module was slower still (419 against ~300).
-# On CUDA (H200, bf16, batch 32) compiling both took W + G from 4.62 (W eager) to 3.85 ms/frame.
-COMPILED_PARTS: dict[str, tuple[str, ...]] = {"cpu": (), "cuda": ("warping", "generator")}
-# Frames the generator takes at a time, per device type (else the whole render chunk). On the CPU one frame's
-# activations (up to 256 x 256 x 256) already fill the caches: one at a time ran faster than four (bf16 436-449 against
-# 463-482, fp32 2,024-2,218 against 2,291-2,358 ms/frame), while the warping module gains from the chunk (fp32 batch 4
-# 1,090-1,155 against 1,194-1,238).
-GENERATOR_FRAMES: dict[str, int] = {"cpu": 1}
 
 
 @dataclass
@@ -45,67 +34,33 @@ class SourceState:
         return self.motion.x_s
 
 
-class _CompileOrEager(nn.Module):
-    """Runs a ``torch.compile``d module, and falls back to eager for good if compilation fails.
-
-    Inductor's freezing folds the (inference-only) weights into the graph, which lets it pick
-    blocked/channels-last layouts for the convolutions; it is what makes compilation pay off on CPU.
-    """
-
-    def __init__(self, module: nn.Module):
-        super().__init__()
-        self.eager = module
-        self.compiled = torch.compile(module, options={"freezing": True})
-        self.failed = False
-
-    def forward(self, *args, **kwargs):
-        if not self.failed:
-            try:
-                return self.compiled(*args, **kwargs)
-            except Exception as err:  # compilers fail in many ways (no C compiler, unsupported backend ...)
-                warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); running eagerly instead")
-                self.failed = True
-        return self.eager(*args, **kwargs)
-
-
-class _FramesAtATime(nn.Module):
-    """Runs ``module`` on at most ``frames`` frames at a time and concatenates the results."""
-
-    def __init__(self, module: nn.Module, frames: int):
-        super().__init__()
-        self.module, self.frames = module, frames
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[0] <= self.frames:
-            return self.module(x)
-        return torch.cat([self.module(part) for part in x.split(self.frames)])
-
-
 class LivePortraitEngine:
     """Five networks plus the device/precision policy; every method is batched over frames.
 
-    The engine owns the networks it is given: it moves them to its device and, for fp16/bf16, stores the
-    heavy parts of the warping module and the generator in that precision (see ``precision.LOW_PRECISION_PARTS``).
+    The engine owns the networks it is given: it moves them to its device and swaps in the faster drop-ins of
+    :func:`~liveportrait_core.acceleration.accelerate`, which also stores the heavy parts of the warping module and
+    the generator in fp16/bf16 when asked (``acceleration/layouts.py``).
     """
 
     def __init__(self, networks: LivePortraitNetworks, device: torch.device | str = "auto", precision: str = "auto",
-                 compile: bool = False):
+                 compile: bool = False, routes: Routes | None = None, official: bool = False):
+        """``routes`` picks the faster drop-ins (default: the device's, :meth:`Routes.for_device`); ``official``
+        keeps the networks as the official code computes them (no drop-in, float32), the benchmarks' baseline."""
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
+        if official and self.dtype != torch.float32:
+            raise ValueError("the official computation runs in float32 here; wrap its calls in torch.autocast for the "
+                             "official half-precision path")
         if precision == "auto" and self.device.type == "cpu" and cpu_has_bf16_matrix_units():
             logging.getLogger(__name__).info(
                 "LivePortrait runs in fp32 on the CPU by default; this CPU has AMX matrix units, on which precision "
                 "'bf16' renders about 4x faster (tested deviation from fp32: mean <= 0.010 on a 0-1 scale)")
-        self.networks = networks
         for field in ("appearance", "motion", "warping", "generator", "stitching"):
             getattr(networks, field).to(self.device).eval()
-        apply_precision({"warping": networks.warping, "generator": networks.generator}, self.dtype, self.device, compile)
-        parts = COMPILED_PARTS.get(self.device.type, ("generator",)) if compile else ()
-        self.warping: nn.Module = _CompileOrEager(networks.warping) if "warping" in parts else networks.warping
-        self.generator: nn.Module = _CompileOrEager(networks.generator) if "generator" in parts else networks.generator
-        if self.device.type in GENERATOR_FRAMES:
-            self.generator = _FramesAtATime(self.generator, GENERATOR_FRAMES[self.device.type])
-        self.compiled = bool(parts)
+        self.routes = routes or Routes.for_device(self.device.type)
+        self.networks = networks if official else accelerate(networks, self.device, self.dtype, compile, self.routes)
+        self.warping, self.generator = runners(networks.warping, networks.generator, self.device, compile)
+        self.compiled = bool(compiled_parts(self.device, compile))
         self._float32: tuple[nn.Module, nn.Module] | None = None
 
     @classmethod
@@ -162,15 +117,18 @@ class LivePortraitEngine:
                              pad_last=self.compiled, fallback=fallback)
 
     def _float32_networks(self) -> tuple[nn.Module, nn.Module]:
-        """float32 copies of the low-precision warping module and generator, made on first use."""
+        """Eager float32 copies of the low-precision warping module and generator, made on first use."""
         if self._float32 is None:
-            self._float32 = tuple(_float32_copy(name, module, self.device) for name, module in
-                                  (("warping_module", self.networks.warping), ("spade_generator", self.networks.generator)))
+            plain = (_float32_copy(name, module) for name, module in
+                     (("warping_module", self.networks.warping), ("spade_generator", self.networks.generator)))
+            self._float32 = accelerate_renderer(*(m.to(self.device) for m in plain), self.device, torch.float32,
+                                                routes=self.routes)
         return self._float32
 
 
-def _float32_copy(name: str, module: nn.Module, device: torch.device) -> nn.Module:
-    """A fresh float32 network holding ``module``'s (possibly low-precision) weights."""
-    copy = build_network(name).to(device)
+def _float32_copy(name: str, module: nn.Module) -> nn.Module:
+    """A fresh official float32 network holding ``module``'s (possibly low-precision, accelerated) weights: the
+    drop-ins keep the official parameter names."""
+    copy = build_network(name)
     copy.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in module.state_dict().items()})
     return copy

@@ -3,8 +3,8 @@
 
 Both run in this one process on the same weights and inputs, so every figure comes with a ratio
 that holds on a noisy machine. The official-style loop has the official pipeline's shape and precision
-and runs this pack's networks with their faster routes off (liveportrait_core/networks/routes.py), so they
-compute as the official code does; --conservative leaves the routes on for it too, which shows what
+and runs this pack's official networks (liveportrait_core/networks/, the acceleration pass not applied), so
+they compute as the official code does; --conservative accelerates them for it too, which shows what
 batching and low precision alone give. Without --weights, the deterministic synthetic weights of
 ../shared/conformance are generated into a cache folder (same architecture and cost as the real ones).
 
@@ -29,7 +29,6 @@ sys.path.insert(0, str(REPO))
 from liveportrait_core.driving import DrivingOptions  # noqa: E402
 from liveportrait_core.engine import LivePortraitEngine  # noqa: E402
 from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.networks.routes import official_arithmetic  # noqa: E402
 from liveportrait_core.pose import KeypointInfo  # noqa: E402
 from liveportrait_core.precision import resolve_device  # noqa: E402
 from liveportrait_core.retargeting import animate_keypoints  # noqa: E402
@@ -213,7 +212,7 @@ def main() -> None:
                    help="memory-versus-length run: render this many frames to a file, each in its own process")
     p.add_argument("--plot", type=Path, help="write a PNG of ms/frame vs batch and memory vs length")
     p.add_argument("--conservative", action="store_true",
-                   help="the official-style loop takes this pack's faster routes too (the same values)")
+                   help="the official-style loop runs accelerated networks too (the same values)")
     p.add_argument("--length-run", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.length_run:
@@ -227,9 +226,8 @@ def main() -> None:
     baseline_dtype = torch.float16 if device.type == "cuda" else torch.float32  # the official defaults
     weights = args.weights or synthetic_weights()
     ours = LivePortraitEngine(load_networks(weights, download=False), device, args.precision, compile=args.compile)
-    official_routes = contextlib.nullcontext if args.conservative else official_arithmetic
-    with official_routes():
-        official = LivePortraitEngine(load_networks(weights, download=False), device, "fp32")  # + autocast below
+    official = LivePortraitEngine(load_networks(weights, download=False), device, "fp32",  # + autocast below
+                                  official=not args.conservative)
     torch.manual_seed(0)
     image = torch.rand(1, 3, 256, 256, device=device)
     frames = (image + 0.05 * torch.randn(args.frames, 3, 256, 256, device=device)).clamp(0, 1)
@@ -239,7 +237,7 @@ def main() -> None:
     print(f"device: {name}; torch {torch.__version__}; ours {str(ours.dtype)[6:]} batch {args.batch}"
           f"{' compiled' if args.compile else ''}; "
           f"official-style {str(baseline_dtype)[6:]} batch 1, "
-          f"{'with our routes' if args.conservative else 'official arithmetic'}\n")
+          f"{'accelerated' if args.conservative else 'official networks'}\n")
 
     nets, onets = ours.networks, official.networks
     b = args.batch
@@ -255,7 +253,7 @@ def main() -> None:
         ("W warping", lambda n: n.warping(source.feature, kp_d, kp_s), lambda n: ours.warping(feat_b, kp_d_b, kp_s_b)),
         ("G generator", lambda n: n.generator(wout), lambda n: ours.generator(wout.expand(b, -1, -1, -1))),
     ]:
-        with official_routes(), autocast(device, baseline_dtype):
+        with autocast(device, baseline_dtype):
             one = timed(lambda: one_frame(onets), device)
         many = timed(lambda: batched(nets), device) / b if batched else float("nan")
         rows.append((label, one * 1e3, many * 1e3))
@@ -263,7 +261,7 @@ def main() -> None:
     for label, one, many in rows:
         print(f"{label:<14}{one:>26.1f}{many:>16.1f}{one / many if many == many else float('nan'):>8.2f}")
 
-    with PeakMemory(device) as mem_off, official_routes():
+    with PeakMemory(device) as mem_off:
         t_off = timed(lambda: official_style_loop(official, source, frames, options, baseline_dtype), device) / args.frames
 
     def ours_run():

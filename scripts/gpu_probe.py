@@ -11,8 +11,8 @@ are in docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
+import dataclasses
 import statistics
 import sys
 import time
@@ -26,10 +26,8 @@ from torch import Tensor, nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from liveportrait_core.acceleration import Routes, accelerate_renderer, depth_slices, fourier_heads  # noqa: E402
 from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.networks import depth_slices, fourier_heads  # noqa: E402
-from liveportrait_core.networks.routes import switched  # noqa: E402
-from liveportrait_core.precision import apply_precision  # noqa: E402
 
 DEVICE = torch.device("cuda")
 
@@ -58,10 +56,12 @@ def relative_error(out: Tensor, ref: Tensor) -> float:
     return float((out.float() - ref).norm() / ref.norm())
 
 
-def networks(weights: Path, dtype: torch.dtype, compiled: bool):
-    """Fresh networks with W and G in ``dtype`` and the layouts the engine gives them, eager or ``compiled``."""
+def networks(weights: Path, dtype: torch.dtype, compiled: bool, *extra_routes: str):
+    """Fresh networks with W and G accelerated as the engine does for this device, in ``dtype``, eager or
+    ``compiled``, with the named routes on too (CPU routes timed on this device)."""
     nets = load_networks(weights, download=False, device=DEVICE)
-    apply_precision({"warping": nets.warping, "generator": nets.generator}, dtype, DEVICE, compiled)
+    routes = dataclasses.replace(Routes.for_device(DEVICE.type), **{name: True for name in extra_routes})
+    nets.warping, nets.generator = accelerate_renderer(nets.warping, nets.generator, DEVICE, dtype, compiled, routes)
     return nets
 
 
@@ -117,11 +117,6 @@ def probe_mask_conv(b: int, dtype: torch.dtype) -> None:
     print(flush=True)
 
 
-def route(name: str):
-    """A CPU route (``liveportrait_core.networks.routes``) on this device too, inside the block."""
-    return switched(name, DEVICE.type, True)
-
-
 @torch.inference_mode()
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,21 +143,22 @@ def main() -> None:
     del ref_nets
     probe_mask_conv(b, dtype)
 
-    eager = networks(args.weights, dtype, compiled=False)
+    eager = networks(args.weights, dtype, False)
     w_eager = lambda: eager.warping(feat, kd, ks)["out"]  # noqa: E731
     report("W eager", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
-    with route("sliced_heads"):
-        report("W eager, sliced heads", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
-    with route("phases"):
-        report("W eager, phases", median_ms(w_eager), b, relative_error(w_eager(), ref_w))
+    for extra in ("sliced_heads", "phases"):
+        variant = networks(args.weights, dtype, False, extra).warping
+        w_variant = lambda: variant(feat, kd, ks)["out"]  # noqa: E731
+        report(f"W eager, {extra.replace('_', ' ')}", median_ms(w_variant), b, relative_error(w_variant(), ref_w))
     g_eager = lambda: eager.generator(ref_w)  # noqa: E731
     report("G eager", median_ms(g_eager), b, relative_error(g_eager(), ref_frames))
-    with route("phases"), route("folded_shortcut"):
-        report("G eager, phases + folded shortcut", median_ms(g_eager), b, relative_error(g_eager(), ref_frames))
+    variant = networks(args.weights, dtype, False, "phases", "folded_shortcut").generator
+    report("G eager, phases + folded shortcut", median_ms(lambda: variant(ref_w)), b,
+           relative_error(variant(ref_w), ref_frames))
     if args.no_compile:
         return
 
-    nets = networks(args.weights, dtype, compiled=True)
+    nets = networks(args.weights, dtype, True)
     start = time.perf_counter()
     cw = torch.compile(nets.warping, options={"freezing": True})
     out = cw(feat, kd, ks)["out"]
@@ -177,18 +173,15 @@ def main() -> None:
     wg = lambda: cg(cw(feat, kd, ks)["out"])  # noqa: E731
     report("W + G compiled", median_ms(wg), b, relative_error(wg(), ref_frames))
     for routes in (("sliced_heads",), ("folded_shortcut",), ("sliced_heads", "folded_shortcut")):
-        with contextlib.ExitStack() as stack:  # fresh W and G compiled with these routes
-            for name in routes:
-                stack.enter_context(route(name))
-            fresh = networks(args.weights, dtype, compiled=True)  # (phases stay out of compiled graphs)
-            cws = torch.compile(fresh.warping, options={"freezing": True})
-            cgs = torch.compile(fresh.generator, options={"freezing": True})
-            label = " + ".join(name.replace("_", " ") for name in routes)
-            report(f"W compiled, {label}", median_ms(lambda: cws(feat, kd, ks)), b,
-                   relative_error(cws(feat, kd, ks)["out"], ref_w))
-            report(f"G compiled, {label}", median_ms(lambda: cgs(ref_w)), b, relative_error(cgs(ref_w), ref_frames))
-            wgs = lambda: cgs(cws(feat, kd, ks)["out"])  # noqa: E731
-            report(f"W + G compiled, {label}", median_ms(wgs), b, relative_error(wgs(), ref_frames))
+        fresh = networks(args.weights, dtype, True, *routes)  # fresh W and G compiled with these routes
+        cws = torch.compile(fresh.warping, options={"freezing": True})
+        cgs = torch.compile(fresh.generator, options={"freezing": True})
+        label = " + ".join(name.replace("_", " ") for name in routes)
+        report(f"W compiled, {label}", median_ms(lambda: cws(feat, kd, ks)), b,
+               relative_error(cws(feat, kd, ks)["out"], ref_w))
+        report(f"G compiled, {label}", median_ms(lambda: cgs(ref_w)), b, relative_error(cgs(ref_w), ref_frames))
+        wgs = lambda: cgs(cws(feat, kd, ks)["out"])  # noqa: E731
+        report(f"W + G compiled, {label}", median_ms(wgs), b, relative_error(wgs(), ref_frames))
     if DEVICE.type == "cuda":
         from torch.profiler import ProfilerActivity, profile
 

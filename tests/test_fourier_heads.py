@@ -1,15 +1,13 @@
-"""The Fourier route of W's heads (liveportrait_core/networks/fourier_heads.py) against the direct convolutions."""
+"""The Fourier route of W's heads (liveportrait_core/acceleration/fourier_heads.py) against the direct convolutions."""
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from liveportrait_core.networks import fourier_heads as route
-from liveportrait_core.networks import kept_kernel_bytes
-from liveportrait_core.networks.depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
-from liveportrait_core.networks.fourier_heads import fourier_heads, kernel_spectra, kept_spectra_bytes, suits
-from liveportrait_core.networks.routes import switched
+from liveportrait_core.acceleration import fourier_heads as route
+from liveportrait_core.acceleration.depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
+from liveportrait_core.acceleration.fourier_heads import fourier_heads, kernel_spectra, kept_spectra_bytes, suits
 
 
 def exact_heads(x: torch.Tensor, mask: torch.nn.Conv3d,
@@ -74,37 +72,39 @@ def test_mask_head_sized_convolutions_error_is_stated():
     assert max(errors) < 1e-6
 
 
-def test_suits_only_wide_float32_kernels_where_the_route_is_on():
+def test_suits_only_wide_float32_kernels():
     x = torch.zeros(1, 8, 4, 8, 8)
     assert suits(x, torch.zeros(2, 8, 7, 7, 7)) and suits(x, torch.zeros(2, 8, 5, 5, 5))
     assert not suits(x, torch.zeros(2, 8, 3, 3, 3))  # cheaper directly
     assert not suits(x, torch.zeros(2, 8, 7, 5, 5))  # not cubic
     assert not suits(x.bfloat16(), torch.zeros(2, 8, 7, 7, 7, dtype=torch.bfloat16))  # AMX runs the depth slices
-    with switched("fourier_heads", "cpu", False):
-        assert not suits(x, torch.zeros(2, 8, 7, 7, 7))
 
 
 def test_warping_takes_the_route_only_where_it_is_on(synthetic_weights):
     """The dense motion network gives the same mask and occlusion with the route on and off (depth slices)."""
-    from liveportrait_core.engine import LivePortraitEngine
+    import dataclasses
+
+    from liveportrait_core.acceleration import Routes, accelerate
     from liveportrait_core.model_files import load_networks
 
     torch.manual_seed(0)
-    dense = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "fp32").networks.warping
-    dense = dense.dense_motion_network
     feature, kp_source = torch.randn(1, 32, 16, 64, 64) * 0.5, torch.rand(1, 21, 3) * 2 - 1
     kp_driving = kp_source + 0.02 * torch.randn(1, 21, 3)
     outputs = []
     for on in (True, False):
-        with switched("fourier_heads", "cpu", on), torch.inference_mode():
+        routes = dataclasses.replace(Routes.for_device("cpu"), fourier_heads=on)
+        networks = accelerate(load_networks(synthetic_weights, download=False), torch.device("cpu"), torch.float32,
+                              routes=routes)
+        dense = networks.warping.dense_motion_network
+        with torch.inference_mode():
             outputs.append(dense(feature, kp_driving, kp_source))
-    assert hasattr(dense.mask.weight, "_fourier") and hasattr(dense.occlusion.weight, "_fourier")
+        assert hasattr(dense.mask.weight, "_fourier") == on and hasattr(dense.occlusion.weight, "_fourier") == on
     for fourier, sliced in zip(*outputs):
         torch.testing.assert_close(fourier, sliced, rtol=1e-5, atol=1e-6)
 
 
 def test_kernel_spectra_are_kept_and_budgeted():
-    """Kept on the weight until it changes; ``kept_kernel_bytes`` counts them exactly for float32 CPU heads and not at
+    """Kept on the weight until it changes; ``kept_spectra_bytes`` counts them exactly for float32 heads and not at
     all for bf16 ones."""
     mask, occlusion = heads(6, 3, 4)
     first = kernel_spectra(mask.weight)
@@ -116,5 +116,4 @@ def test_kernel_spectra_are_kept_and_budgeted():
     assert flat.shape == (40 * 21, 6, 4)
     kept = sum(t.numel() * t.element_size() for t in (first, flat))
     assert kept_spectra_bytes(mask.weight) + kept_spectra_bytes(occlusion.weight) == kept
-    assert kept_kernel_bytes(torch.nn.Sequential(mask, occlusion)) == kept
-    assert kept_kernel_bytes(torch.nn.Sequential(mask, occlusion).to(torch.bfloat16)) == 0
+    assert kept_spectra_bytes(mask.weight.bfloat16()) == 0

@@ -123,20 +123,3 @@ def test_chain_warp_decode(golden, nets, inputs):
         golden.check(name, value)
     # the render helper is the same computation
     torch.testing.assert_close(warp_decode(w, g, feature, kp(golden, "M.source.x_transformed"), kp(golden, "M.driving.x_transformed")), image)
-
-
-def test_spectral_kernel_is_normalised_once_on_load_and_saves_back():
-    """The official spectral norm (weight_orig / u.(W v)) is folded into the kernel as it loads; the saved state
-    dict gives the same kernel when it is loaded again through the same formula (its sigma is then 1)."""
-    from liveportrait_core.networks.spade_generator import SpectralConv2d
-
-    torch.manual_seed(0)
-    weight, u, v = torch.randn(6, 4, 3, 3), torch.randn(6), torch.randn(36)
-    conv = SpectralConv2d(4, 6, 3)
-    conv.load_state_dict({"weight_orig": weight, "bias": torch.zeros(6), "weight_u": u, "weight_v": v})
-    x = torch.randn(1, 4, 8, 8)
-    expected = torch.nn.functional.conv2d(x, weight / (u @ (weight.flatten(1) @ v)), padding=1)
-    torch.testing.assert_close(conv(x), expected, rtol=1e-6, atol=1e-6)
-    again = SpectralConv2d(4, 6, 3)
-    again.load_state_dict(conv.state_dict())
-    torch.testing.assert_close(again(x), expected, rtol=1e-5, atol=1e-5)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from liveportrait_core import engine as engine_module
+from liveportrait_core.acceleration import runtime
 from liveportrait_core.render import render_chunks
 
 
@@ -67,8 +67,8 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
             raise RuntimeError("no compiler here")
         return run
 
-    monkeypatch.setattr(engine_module.torch, "compile", broken_compile)
-    module = engine_module._CompileOrEager(nn.Linear(2, 2))
+    monkeypatch.setattr(runtime.torch, "compile", broken_compile)
+    module = runtime.CompileOrEager(nn.Linear(2, 2))
     x = torch.ones(1, 2)
     with pytest.warns(UserWarning, match="running eagerly"):
         out = module(x)
@@ -87,7 +87,7 @@ def test_real_compile_of_the_generator_matches_eager():
             conv.weight_u.normal_()
             conv.weight_v.normal_()
     x = torch.randn(1, 256, 8, 8) * 0.2
-    wrapper = engine_module._CompileOrEager(generator)
+    wrapper = runtime.CompileOrEager(generator)
     with torch.inference_mode():
         eager = generator(x)
         compiled = wrapper(x)
@@ -185,7 +185,7 @@ def test_cpu_generator_takes_one_frame_at_a_time():
     calls = []
     conv = nn.Conv2d(2, 3, 3, padding=1)
     conv.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
-    wrapper = engine_module._FramesAtATime(conv, engine_module.GENERATOR_FRAMES["cpu"])
+    wrapper = runtime.FramesAtATime(conv, runtime.GENERATOR_FRAMES["cpu"])
     x = torch.randn(3, 2, 8, 8)
     with torch.inference_mode():
         torch.testing.assert_close(wrapper(x), conv(x))

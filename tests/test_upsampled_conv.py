@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from liveportrait_core.networks.upsampled_conv import axis_phases, conv_by_phases, upsample_then_conv
+from liveportrait_core.acceleration.upsampled_conv import axis_phases, conv_by_phases, upsample_then_conv
 
 
 def reference(x: torch.Tensor, weight: torch.Tensor, bias, scale: int) -> torch.Tensor:
@@ -58,20 +58,3 @@ def test_bf16_phases_are_as_close_to_float32_as_bf16_upsample_then_conv():
     errors = [((route(x.bfloat16(), weight.bfloat16(), None, 4).float() - exact).norm() / exact.norm()).item()
               for route in (reference, conv_by_phases)]
     assert errors[1] < 1.5 * errors[0] < 0.02, errors
-
-
-
-@pytest.mark.parametrize("learned_shortcut", [True, False])
-def test_spade_block_upsampling_its_input_equals_one_given_the_upsampled_input(learned_shortcut):
-    """The generator's upsampling blocks take the 2x smaller input: norm on it, modulation broadcast over pixels."""
-    from liveportrait_core.networks.spade_generator import SPADEResnetBlock
-
-    torch.manual_seed(0)
-    block = SPADEResnetBlock(8, 4 if learned_shortcut else 8, 6).double().eval()
-    x, seg = torch.randn(2, 8, 5, 6, dtype=torch.float64), torch.randn(2, 6, 5, 6, dtype=torch.float64)
-    with torch.inference_mode():
-        expected = block(F.interpolate(x, scale_factor=2, mode="nearest"), seg)
-        torch.testing.assert_close(block(x, seg, upsample=2), expected, rtol=0, atol=1e-10)
-        nhwc = block.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last),
-                                                             seg.contiguous(memory_format=torch.channels_last), 2)
-    torch.testing.assert_close(nhwc, expected, rtol=0, atol=1e-10)

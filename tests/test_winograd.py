@@ -1,13 +1,12 @@
-"""The Winograd route of 3x3 convolutions (liveportrait_core/networks/winograd.py) against the direct convolution."""
+"""The Winograd route of 3x3 convolutions (liveportrait_core/acceleration/winograd.py) against the direct convolution."""
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from liveportrait_core.networks import winograd
-from liveportrait_core.networks.routes import switched
-from liveportrait_core.networks.winograd import same_conv, suits, transformed_kernel, winograd_conv3x3
+from liveportrait_core.acceleration import winograd
+from liveportrait_core.acceleration.winograd import same_conv, suits, transformed_kernel, winograd_conv3x3
 
 
 def relative_error(out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias) -> float:
@@ -57,19 +56,16 @@ def test_suits_only_wide_float32_3x3_convolutions():
     assert not suits(torch.zeros(1, 128, 8, 10), torch.zeros(128, 128, 3, 3))  # width not a multiple of 4
 
 
-def test_same_conv_takes_the_route_only_where_it_is_on():
-    """2-D 3x3 convolutions that suit it, where the route is on; other kernels and 3-D convolutions stay direct."""
+def test_same_conv_takes_the_route_only_when_asked():
+    """2-D 3x3 convolutions that suit it, when asked; other kernels and 3-D convolutions stay direct."""
     torch.manual_seed(0)
     x, weight, bias = torch.randn(1, 128, 8, 8), torch.randn(128, 128, 3, 3) / 34, torch.randn(128)
-    with switched("winograd", "cpu", True):
-        assert torch.equal(same_conv(x, weight, bias), winograd_conv3x3(x, weight, bias))
-    with switched("winograd", "cpu", False):
-        assert torch.equal(same_conv(x, weight, bias), F.conv2d(x, weight, bias, padding=1))
+    assert torch.equal(same_conv(x, weight, bias, winograd=True), winograd_conv3x3(x, weight, bias))
+    assert torch.equal(same_conv(x, weight, bias, winograd=False), F.conv2d(x, weight, bias, padding=1))
     five = torch.randn(128, 128, 5, 5)  # other kernels keep their 'same' padding
     assert torch.equal(same_conv(x, five, None), F.conv2d(x, five, None, padding=2))
     volume, kernel3d = torch.randn(1, 128, 2, 8, 8), torch.randn(128, 128, 3, 3, 3) / 60
-    with switched("winograd", "cpu", True):
-        assert torch.equal(same_conv(volume, kernel3d, None), F.conv3d(volume, kernel3d, None, padding=1))
+    assert torch.equal(same_conv(volume, kernel3d, None, winograd=True), F.conv3d(volume, kernel3d, None, padding=1))
 
 
 def test_transformed_kernel_is_kept_until_the_weight_changes():
@@ -86,20 +82,3 @@ def test_transformed_kernel_is_kept_until_the_weight_changes():
     plain = torch.randn(4, 3, 3, 3)  # a kernel made per call (e.g. a folded one) is not kept
     transformed_kernel(plain)
     assert not hasattr(plain, "_winograd")
-
-
-def test_kept_kernel_bytes_bounds_what_the_generator_keeps(synthetic_weights):
-    """The size a host budgets for the kept kernels is at least what a float32 CPU generator keeps after a frame, and
-    not far above it; none for bf16."""
-    from liveportrait_core.engine import LivePortraitEngine
-    from liveportrait_core.model_files import load_networks
-
-    engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "fp32")
-    generator = engine.networks.generator
-    with torch.inference_mode():
-        generator(torch.randn(1, 256, 64, 64) * 0.2)
-    kept = sum(p._winograd[1].numel() * 4 for p in generator.parameters() if hasattr(p, "_winograd"))
-    bound = winograd.winograd_kernel_bytes(generator)
-    print(f"kept {kept / 2**20:.0f} MiB, budgeted {bound / 2**20:.0f} MiB")
-    assert kept <= bound <= 1.1 * kept
-    assert winograd.winograd_kernel_bytes(generator.to(torch.bfloat16)) == 0

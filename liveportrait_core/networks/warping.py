@@ -1,14 +1,12 @@
-"""Warping module W: dense 3-D motion from keypoints, applied to the appearance volume, with occlusion."""
+"""Warping module W (official ``warping_network.py`` and ``dense_motion.py``): dense 3-D motion from keypoints,
+applied to the appearance volume, with an occlusion map."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import fourier_heads
 from .blocks import ConvBlock
-from .depth_slices import DepthTapsConv3d, FlattenedDepthConv2d
-from .routes import takes
 
 NUM_KP = 21
 COMPRESS = 4
@@ -24,19 +22,9 @@ def coordinate_grid(depth: int, height: int, width: int, like: Tensor) -> Tensor
 
 
 def keypoint_heatmaps(kp: Tensor, grid: Tensor) -> Tensor:
-    """Gaussian of each keypoint on the grid: (B, K, 3), (D, H, W, 3) -> (B, K, D, H, W).
-
-    The isotropic Gaussian factorises over the axes, so it is the outer product of three 1-D Gaussians:
-    one pass over the volume instead of one per coordinate. Its far tails (below the smallest normal float,
-    ~1e-38) are set to zero where the ``flush_heatmaps`` route is on: subnormal inputs made the float32
-    hourglass convolutions on the CPU ~1.5x slower.
-    """
-    axes = (grid[0, 0, :, 0], grid[0, :, 0, 1], grid[:, 0, 0, 2])  # x (W), y (H), z (D)
-    gx, gy, gz = (torch.exp(-0.5 * (axis - kp[:, :, i, None]).pow(2) / KP_VARIANCE) for i, axis in enumerate(axes))
-    heat = gz[:, :, :, None, None] * gy[:, :, None, :, None] * gx[:, :, None, None, :]
-    if takes("flush_heatmaps", heat.device.type):
-        heat.masked_fill_(heat < torch.finfo(heat.dtype).tiny, 0)
-    return heat
+    """Gaussian of each keypoint on the grid: (B, K, 3), (D, H, W, 3) -> (B, K, D, H, W) (official ``kp2gaussian``)."""
+    offsets = grid - kp[:, :, None, None, None, :]
+    return torch.exp(-0.5 * offsets.pow(2).sum(-1) / KP_VARIANCE)
 
 
 class Hourglass(nn.Module):
@@ -56,60 +44,47 @@ class Hourglass(nn.Module):
         self.decoder.conv = nn.Conv3d(self.out_channels, self.out_channels, kernel_size=3, padding=1)
         self.decoder.norm = nn.BatchNorm3d(self.out_channels, affine=True)
 
-    def encode(self, x: Tensor) -> list[Tensor]:
-        """Input followed by every down block's output."""
-        skips = [x]
+    def forward(self, x: Tensor) -> Tensor:
+        skips = [x]  # the input, then every down block's output
         for block in self.encoder.down_blocks:
             skips.append(block(skips[-1]))
-        return skips
-
-    def decode(self, skips: list[Tensor]) -> Tensor:
         out = skips.pop()
         for block in self.decoder.up_blocks:
             out = torch.cat([block(out), skips.pop()], dim=1)
         return F.relu(self.decoder.norm(self.decoder.conv(out)))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
-
 
 class DenseMotionNetwork(nn.Module):
-    """Predicts a dense deformation (mask-weighted keypoint translations) and an occlusion map."""
+    """Predicts a dense deformation (the keypoint motions mixed by a softmax mask) and an occlusion map."""
 
     def __init__(self, feature_channels: int = 32, depth: int = 16):
         super().__init__()
         self.hourglass = Hourglass((NUM_KP + 1) * (COMPRESS + 1))
         hg = self.hourglass.out_channels
-        self.mask = DepthTapsConv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
+        self.mask = nn.Conv3d(hg, NUM_KP + 1, kernel_size=7, padding=3)
         self.compress = nn.Conv3d(feature_channels, COMPRESS, kernel_size=1)
         self.norm = nn.BatchNorm3d(COMPRESS, affine=True)
-        self.occlusion = FlattenedDepthConv2d(hg * depth, 1, kernel_size=7, padding=3)
+        self.occlusion = nn.Conv2d(hg * depth, 1, kernel_size=7, padding=3)
 
     def forward(self, feature: Tensor, kp_driving: Tensor, kp_source: Tensor) -> tuple[Tensor, Tensor]:
         """(B, C, D, H, W), (B, K, 3), (B, K, 3) -> deformation (B, D, H, W, 3), occlusion (B, 1, H, W)."""
         b, _, d, h, w = feature.shape
         feature = F.relu(self.norm(self.compress(feature)))
+        slots = NUM_KP + 1
         grid = coordinate_grid(d, h, w, feature)
-        # Slot 0 keeps the identity grid; slot k moves it by kp_source_k - kp_driving_k (official rounding order).
+        # sparse motions: slot 0 keeps the identity grid, slot k moves it by kp_source_k - kp_driving_k
         moved = grid - kp_driving[:, :, None, None, None, :] + kp_source[:, :, None, None, None, :]
         motions = torch.cat([grid.expand(b, 1, d, h, w, 3), moved], dim=1)  # (B, K+1, D, H, W, 3)
-        slots = NUM_KP + 1
-        # all slots in one sampling of the volume: their grids stacked along depth, (B, C, K+1 * D, H, W) out
-        warped = F.grid_sample(feature, motions.view(b, slots * d, h, w, 3), align_corners=False)
-        warped = warped.unflatten(2, (slots, d)).transpose(1, 2)  # (B, K+1, C, D, H, W)
+        # the compressed volume sampled at every slot's motion
+        repeated = feature.unsqueeze(1).expand(b, slots, *feature.shape[1:]).reshape(b * slots, -1, d, h, w)
+        deformed = F.grid_sample(repeated, motions.reshape(b * slots, d, h, w, 3), align_corners=False)
+        deformed = deformed.view(b, slots, -1, d, h, w)
         heat = keypoint_heatmaps(kp_driving, grid) - keypoint_heatmaps(kp_source, grid)
-        heat = torch.cat([heat.new_zeros(b, 1, d, h, w), heat], dim=1).unsqueeze(2)
-        prediction = self.hourglass(torch.cat([heat, warped], dim=2).view(b, -1, d, h, w))
-        if fourier_heads.suits(prediction, self.mask.weight):
-            mask, occlusion = fourier_heads.fourier_heads(prediction, self.mask, self.occlusion)
-        else:
-            mask, occlusion = self.mask(prediction), self.occlusion(prediction)
-        mask = F.softmax(mask.movedim(1, -1), dim=-1)  # (B, D, H, W, K+1)
-        # sum_k mask_k * motion_k, where motion_0 is the grid and the masks sum to 1: the grid plus the
-        # mask-weighted keypoint shifts, a (D*H*W, K) @ (K, 3) product instead of a pass over every motion
-        weights = mask[..., 1:].reshape(b, d * h * w, NUM_KP)
-        deformation = grid + (weights @ (kp_source - kp_driving)).view(b, d, h, w, 3)
-        occlusion = torch.sigmoid(occlusion)
+        heat = torch.cat([heat.new_zeros(b, 1, d, h, w), heat], dim=1).unsqueeze(2)  # (B, K+1, 1, D, H, W)
+        prediction = self.hourglass(torch.cat([heat, deformed], dim=2).view(b, -1, d, h, w))
+        mask = F.softmax(self.mask(prediction), dim=1).unsqueeze(2)  # (B, K+1, 1, D, H, W)
+        deformation = (motions.permute(0, 1, 5, 2, 3, 4) * mask).sum(dim=1).permute(0, 2, 3, 4, 1)
+        occlusion = torch.sigmoid(self.occlusion(prediction.flatten(1, 2)))
         return deformation, occlusion
 
 

@@ -4,14 +4,12 @@ F(4x4, 3x3) (Lavin and Gray, arXiv 1509.09308) computes each 4x4 block of output
 ``Y = A^T [(G g G^T) * (B^T d B)] A``: per block, 36 channel mixes (36 matrix products of out x in kernels with
 in x tiles inputs, one per tile position) instead of 16 x 9, 4x less arithmetic. The tile transforms cost memory
 traffic, so it pays where both widths are 128 or more: on the CPU in float32, where the direct convolutions already run
-at the vector units' peak (one frame, ms per convolution, direct -> Winograd; AVX2: 512->512 at 64x64 89 -> 43,
-128->512 at 128x128 118 -> 70, 128->256 at 256x256 206 -> 129; AVX-512 channels-last 54 -> 30, 66 -> 47, 112 -> 83),
-not with 64 channels (up to 2x slower). Its float32 rounding error is larger than the direct convolution's (relative
-~1e-5 against ~3e-6; the generator's golden output moves from 6e-7 to 8e-6 of the 3e-4 tolerance); in bf16/fp16 it
-would not be small, and those take the direct route.
+at the vector units' peak, not with 64 channels. Its float32 rounding error is larger than the direct convolution's
+(relative ~1e-5 against ~3e-6); in bf16/fp16 it would not be small, and those take the direct route.
 
-The transformed kernels, 4x the size of the 3x3 ones (the generator's: 796 MiB in float32), are kept on their weight
-tensor (``kernel_cache.py``): remaking them on every call cost ~10% of the generator's time.
+The transformed kernels, 4x the size of the 3x3 ones, are kept on their weight
+tensor (``kernel_cache.py``), since remaking them on every call is a measurable share of the generator's time. Figures:
+``docs/performance.md``.
 """
 from __future__ import annotations
 
@@ -20,7 +18,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .kernel_cache import kept_transform
-from .routes import takes
 
 TILE = 4  # output pixels per tile side; input tiles are TILE + 2 wide
 MIN_CHANNELS = 128  # narrower convolutions are transform-bound
@@ -40,15 +37,11 @@ _KERNEL = torch.kron(_G, _G).float()  # (36, 9): flattened 3x3 kernel -> its tra
 _OUTPUT = torch.kron(_A_T, _A_T).float()  # (16, 36): transformed product -> flattened 4x4 output block
 
 
-def same_conv(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+def same_conv(x: Tensor, weight: Tensor, bias: Tensor | None, winograd: bool = True) -> Tensor:
     """``F.conv2d`` / ``F.conv3d(x, weight, bias, padding=k // 2)``: (B, C, [D,] H, W) -> (B, O, [D,] H, W), 2-D ones
-    by :func:`winograd_conv3x3` where the ``winograd`` route is on and the convolution :func:`suits` it.
-
-    3-D convolutions stay direct: by depth taps (stacked along the channels, or summed over transformed slices) the
-    hourglass's ran 0.5x to 2x as fast, a few percent of a frame at best (its largest, 142 -> 142 at 64x64: 1.61x with
-    AVX2, 1.12x with AVX-512 channels-last; those at 8x8 slower).
-    """
-    if x.ndim == 4 and takes("winograd", x.device.type) and suits(x, weight) and not torch.compiler.is_compiling():
+    by :func:`winograd_conv3x3` when ``winograd`` is asked and the convolution :func:`suits` it. 3-D convolutions stay
+    direct: by depth taps they gained a few percent of a frame at best."""
+    if winograd and x.ndim == 4 and suits(x, weight):
         return winograd_conv3x3(x, weight, bias)
     return (F.conv2d if x.ndim == 4 else F.conv3d)(x, weight, bias, padding=tuple(k // 2 for k in weight.shape[2:]))
 
@@ -114,8 +107,7 @@ def _transform_kernel(weight: Tensor) -> Tensor:
 
 
 def winograd_kernel_bytes(module: nn.Module) -> int:
-    """An upper bound on the memory the transformed kernels of ``module`` take once it has run: 4x every float32
-    3x3 kernel of 128+ channels each side on a device where the route is on (some, e.g. those the ``phases`` route
-    takes instead, are never transformed)."""
-    return sum(4 * p.numel() * p.element_size() for p in module.parameters()
-               if _transformable(p) and takes("winograd", p.device.type))
+    """An upper bound on the memory the transformed kernels of ``module`` take once it has run with the route on: 4x
+    every float32 3x3 kernel of 128+ channels each side (some, e.g. those the phases route takes instead, are never
+    transformed)."""
+    return sum(4 * p.numel() * p.element_size() for p in module.parameters() if _transformable(p))

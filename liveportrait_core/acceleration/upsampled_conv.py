@@ -16,25 +16,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .routes import takes
 from .winograd import same_conv
 
 MIN_SIZE = 8  # smaller coarse inputs take the direct route: the phases' one-pixel overhang outweighs the saving
 
 
-def upsample_then_conv(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int) -> Tensor:
+def upsample_then_conv(x: Tensor, weight: Tensor, bias: Tensor | None, scale: int, phases: bool = True,
+                       winograd: bool = False) -> Tensor:
     """``convNd(interpolate(x, nearest, x scale over H and W), weight, bias, padding=k // 2)``.
 
-    (B, C, H, W) or (B, C, D, H, W) with a kernel of odd size k over H and W -> (B, O, [D,] sH, sW).
-    Where the ``phases`` route is on, it runs as :func:`conv_by_phases`, except in a compiled graph: inductor's
-    code for the interleaving cost more than the phases saved (CPU bf16, batch 4: compiled G 630 against 505 ms/frame).
+    (B, C, H, W) or (B, C, D, H, W) with a kernel of odd size k over H and W -> (B, O, [D,] sH, sW). With ``phases``
+    it runs as :func:`conv_by_phases`; a convolution at scale 1 may take Winograd (``winograd.same_conv``).
     """
-    phased = takes("phases", x.device.type) and not torch.compiler.is_compiling()
-    if scale > 1 and phased and min(x.shape[-2:]) >= MIN_SIZE:
+    if scale > 1 and phases and min(x.shape[-2:]) >= MIN_SIZE:
         return conv_by_phases(x, weight, bias, scale)
     if scale > 1:
         x = F.interpolate(x, scale_factor=(1,) * (x.ndim - 4) + (scale, scale), mode="nearest")
-    return same_conv(x, weight, bias)
+    return same_conv(x, weight, bias, winograd)
 
 
 def axis_phases(scale: int, kernel: int) -> list[tuple[int, Tensor]]:

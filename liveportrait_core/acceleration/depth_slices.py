@@ -3,10 +3,9 @@
 The 7x7x7 mask head (142 -> 22 channels) and the occlusion head (a 7x7 2-D convolution over depth
 flattened into 2,272 channels) are both sums, over depth, of 2-D convolutions of single depth slices.
 Convolving every slice with all the 2-D kernels at once and then adding the right slices gives the same
-result from one large 2-D convolution, the shape matrix units run best: on the AMX Xeon in bf16 (batch 4)
-the mask head went 184 -> 54 ms/frame (the 3-D convolution itself: 539) and the occlusion head
-37 -> 8 ms/frame; in float32 the mask head 464 -> 357. The slices of a channels-last volume are NHWC
-images, so no copy is made of the input, and the partial sums are added in float32.
+result from one large 2-D convolution, the shape matrix units run best (AMX in bf16; figures in
+``docs/performance.md``). The slices of a channels-last volume are NHWC images, so no copy is made of the input,
+and the partial sums are added in float32.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .depth_taps import sum_depth_taps
-from .routes import takes
 
 AMX_TILE = 32  # bf16 AMX tile rows: output counts are zero-padded to a multiple of this (the mask head: 154 -> 160)
 
@@ -64,21 +62,20 @@ def conv2d_over_flattened_depth(x: Tensor, conv: nn.Conv2d) -> Tensor:
 
 
 class DepthTapsConv3d(nn.Conv3d):
-    """The 7x7x7 mask head: :func:`conv3d_by_depth_taps` where the ``sliced_heads`` route is on, else ``nn.Conv3d``."""
+    """W's 7x7x7 mask head computed by :func:`conv3d_by_depth_taps`; the same parameters as ``nn.Conv3d``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv3d_by_depth_taps(x, self) if takes("sliced_heads", x.device.type) else super().forward(x)
+        return conv3d_by_depth_taps(x, self)
 
 
 class FlattenedDepthConv2d(nn.Conv2d):
-    """The occlusion head, applied to a volume: :func:`conv2d_over_flattened_depth` in half precision where the
-    ``sliced_heads`` route is on, else ``nn.Conv2d`` on the flattened volume. (B, C, D, H, W) -> (B, O, H, W).
+    """W's occlusion head computed by :func:`conv2d_over_flattened_depth`, taking the volume (B, C, D, H, W) instead
+    of its flattening; the same parameters as ``nn.Conv2d``.
 
-    The slices cost 16x the arithmetic, which only matrix units in bf16 repay (AMX: 37 -> 8 ms/frame); in float32
-    the flattened convolution is faster (AVX-512: 56 against 118, AVX2: 90 against 157 ms/frame).
+    The slices cost D times the arithmetic, which only matrix units in half precision repay; in float32 the
+    flattened convolution is faster, so :func:`~liveportrait_core.acceleration.accelerate` uses this in half
+    precision only.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if takes("sliced_heads", x.device.type) and x.dtype != torch.float32:
-            return conv2d_over_flattened_depth(x, self)
-        return super().forward(x.flatten(1, 2))
+        return conv2d_over_flattened_depth(x, self)

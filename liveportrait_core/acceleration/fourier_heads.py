@@ -11,8 +11,8 @@ instead of 140. The occlusion head (a 7x7 2-D convolution over the 2,272 (channe
 spectra: a product with 16 more columns, one per depth, of which each slice keeps its own.
 
 Float32 only: half precision has no Fourier transforms on the CPU and takes the depth-slice route, which AMX runs
-well. The rounding is smaller than the direct convolution's (relative ~3e-7 against ~1e-6). The kernel spectra
-(163 MiB) are kept on the weights (``kernel_cache.py``).
+well. The rounding is smaller than the direct convolution's (relative ~3e-7 against ~1e-6). The kernel spectra are
+kept on the weights (``kernel_cache.py``).
 """
 from __future__ import annotations
 
@@ -22,17 +22,15 @@ from torch import Tensor, nn
 
 from .depth_taps import sum_depth_taps
 from .kernel_cache import kept_transform
-from .routes import takes
 
 TILE = 32  # output pixels per tile side
 BAND_BYTES = 128 << 20  # spectra of one band of frames: bounds the route's working memory
 
 
 def suits(x: Tensor, weight: Tensor) -> bool:
-    """Whether :func:`fourier_heads` computes the heads of ``x`` with the 3-D kernel ``weight``: a float32 input, a
-    :func:`_transformable` kernel, a device where the ``fourier_heads`` route is on, outside compiled graphs."""
-    return (x.dtype == torch.float32 and x.ndim == 5 and _transformable(weight)
-            and takes("fourier_heads", x.device.type) and not torch.compiler.is_compiling())
+    """Whether :func:`fourier_heads` computes the heads of ``x`` with the 3-D kernel ``weight``: a float32 input and a
+    :func:`_transformable` kernel."""
+    return x.dtype == torch.float32 and x.ndim == 5 and _transformable(weight)
 
 
 def _transformable(weight: Tensor) -> bool:
@@ -141,8 +139,8 @@ def _spectra(weight: Tensor) -> Tensor:
 
 def kept_spectra_bytes(weight: Tensor) -> int:
     """The memory :func:`kernel_spectra` keeps for the float32 ``weight`` of one of :func:`fourier_heads`' convolutions
-    on a device where the route is on (0 elsewhere): complex64, F per 2-D kernel."""
-    if not (weight.dtype == torch.float32 and takes("fourier_heads", weight.device.type)):
+    (0 for other dtypes, which never take the route): complex64, F per 2-D kernel."""
+    if weight.dtype != torch.float32:
         return 0
     k = weight.shape[-1]
     n = fourier_size(k)
