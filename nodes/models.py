@@ -42,7 +42,7 @@ def load_models(variant: str, precision: str, download: bool, compile: bool = Fa
     modules = {f.name: getattr(networks, f.name) for f in fields(networks)}
     container = nn.ModuleDict({name: m for name, m in modules.items() if isinstance(m, nn.Module)})
     # the size ComfyUI budgets: the weights plus the transformed kernels a float32 CPU engine keeps beside them
-    # (Winograd's and the warping heads' spectra, ~1 GB)
+    # (Winograd's and the warping heads' spectra)
     size = model_management.module_size(container) + kept_kernel_bytes(container)
     patcher = ModelPatcher(container, load_device=device, offload_device=model_management.unet_offload_device(),
                            size=size)
