@@ -1,8 +1,8 @@
 """Node: the frame that relative driving measures a motion against."""
 from __future__ import annotations
 
-from ..liveportrait_core.anchors import most_neutral_frame, neutral_reference
-from ..liveportrait_core.motion_ops import one_frame
+from ..liveportrait_core.motion.anchors import most_neutral_frame, neutral_reference
+from ..liveportrait_core.motion.ops import one_frame
 from .choices import check_choices
 from .comfy import io
 from .payloads import DrivingMotion

@@ -1,7 +1,7 @@
 """Node: two motions mixed frame by frame."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_ops import blend
+from ..liveportrait_core.motion.ops import blend
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -1,7 +1,7 @@
 """Node: one motion after another, blended over an overlap."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_ops import cross_fade
+from ..liveportrait_core.motion.ops import cross_fade
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -1,7 +1,7 @@
 """Node: a motion repeated, straight or back and forth."""
 from __future__ import annotations
 
-from ..liveportrait_core import motion_ops
+from ..liveportrait_core.motion import ops as motion_ops
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -5,9 +5,9 @@ from dataclasses import dataclass, fields
 
 from torch import nn
 
-from ..liveportrait_core.engine import LivePortraitEngine
-from ..liveportrait_core.model_files import load_networks
 from ..liveportrait_core.networks import kept_kernel_bytes
+from ..liveportrait_core.pipeline.engine import LivePortraitEngine
+from ..liveportrait_core.weights.files import load_networks
 from .comfy import ModelPatcher, model_management
 from .folders import weights_folder
 
@@ -34,7 +34,7 @@ class LoadedModels:
 def load_models(variant: str, precision: str, download: bool, compile: bool = False) -> LoadedModels:
     """Load the five networks of ``variant`` from the registered weights folders (downloading when allowed);
     ``compile`` torch.compiles the warping module and the generator on CUDA (nothing on the CPU; see
-    :data:`~liveportrait_core.engine.COMPILED_PARTS`)."""
+    :data:`~liveportrait_core.pipeline.engine.COMPILED_PARTS`)."""
     folder = weights_folder(variant, download)
     networks = load_networks(folder, variant, download=False)
     device = model_management.get_torch_device()

@@ -1,7 +1,7 @@
 """Node: a motion's expression zeroed, on the whole face or one region."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_regions import EXPRESSION_REGIONS, neutralize
+from ..liveportrait_core.motion.regions import EXPRESSION_REGIONS, neutralize
 from .choices import check_choices
 from .comfy import io
 from .payloads import DrivingMotion

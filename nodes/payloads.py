@@ -5,11 +5,11 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
-from ..liveportrait_core.anchors import with_anchor
-from ..liveportrait_core.driving import apply_driving_multiplier
-from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.faces import CropTrack
-from ..liveportrait_core.motion_sequence import MotionSequence
+from ..liveportrait_core.motion.anchors import with_anchor
+from ..liveportrait_core.motion.driving import apply_driving_multiplier
+from ..liveportrait_core.motion.sequence import MotionSequence
+from ..liveportrait_core.pipeline.engine import SourceState
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class DrivenKeypoints:
     """Keypoints that drive one source, split where the separate Stitch node comes in.
 
     The final keypoints are ``x_s + (x + after_stitching - x_s) * multiplier`` with ``x`` stitched or
-    not, the same order of operations as :func:`liveportrait_core.retargeting.animate_keypoints`.
+    not, the same order of operations as :func:`liveportrait_core.motion.retargeting.animate_keypoints`.
     """
 
     source: SourceState

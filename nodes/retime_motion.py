@@ -1,7 +1,7 @@
 """Node: a motion resampled to another frame rate."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_ops import retime
+from ..liveportrait_core.motion.ops import retime
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -1,7 +1,7 @@
 """Node: a motion played backwards."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_ops import reverse
+from ..liveportrait_core.motion.ops import reverse
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -1,7 +1,7 @@
 """Node: each face region's motion amplified or damped."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_regions import scale_regions
+from ..liveportrait_core.motion.regions import scale_regions
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

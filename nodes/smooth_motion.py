@@ -1,7 +1,7 @@
 """Node: temporal smoothing of a motion (official Kalman/RTS smoother or One-Euro filter)."""
 from __future__ import annotations
 
-from ..liveportrait_core.smoothing import SMOOTH_METHODS, smooth_motion
+from ..liveportrait_core.motion.smoothing import SMOOTH_METHODS, smooth_motion
 from .choices import check_choices
 from .comfy import io
 from .payloads import DrivingMotion

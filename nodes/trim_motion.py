@@ -1,7 +1,7 @@
 """Node: a range of a motion's frames."""
 from __future__ import annotations
 
-from ..liveportrait_core.motion_ops import trim
+from ..liveportrait_core.motion.ops import trim
 from .comfy import io
 from .payloads import DrivingMotion
 from .sockets import MOTION_OPS, Motion

@@ -26,10 +26,10 @@ from torch import Tensor, nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liveportrait_core.model_files import load_networks  # noqa: E402
 from liveportrait_core.networks import depth_slices, fourier_heads  # noqa: E402
 from liveportrait_core.networks.routes import switched  # noqa: E402
-from liveportrait_core.precision import apply_precision  # noqa: E402
+from liveportrait_core.pipeline.precision import apply_precision  # noqa: E402
+from liveportrait_core.weights.files import load_networks  # noqa: E402
 
 DEVICE = torch.device("cuda")
 

@@ -86,8 +86,8 @@ def test_suits_only_wide_float32_kernels_where_the_route_is_on():
 
 def test_warping_takes_the_route_only_where_it_is_on(synthetic_weights):
     """The dense motion network gives the same mask and occlusion with the route on and off (depth slices)."""
-    from liveportrait_core.engine import LivePortraitEngine
-    from liveportrait_core.model_files import load_networks
+    from liveportrait_core.pipeline.engine import LivePortraitEngine
+    from liveportrait_core.weights.files import load_networks
 
     torch.manual_seed(0)
     dense = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "fp32").networks.warping

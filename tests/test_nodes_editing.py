@@ -13,8 +13,8 @@ from PIL import Image
 
 import torch
 
-from liveportrait_core.expression_editor import SLIDERS, ExpressionSliders, expression_offset, load_sliders
-from liveportrait_core.template import load_template
+from liveportrait_core.editing.expression_editor import SLIDERS, ExpressionSliders, expression_offset, load_sliders
+from liveportrait_core.motion.templates import load_template
 from tests.comfy_server import REPO, image_outputs
 from tests.lp_prompts import Graph, models
 

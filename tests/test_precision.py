@@ -1,6 +1,6 @@
 """Low-precision rendering agrees with the fp32 golden frames within stated tolerances (checked on CPU).
 
-Policy (liveportrait_core.precision): F, M, the stitching MLPs and every coordinate computation stay float32;
+Policy (liveportrait_core.pipeline.precision): F, M, the stitching MLPs and every coordinate computation stay float32;
 only the hourglass, mask/occlusion heads and output convs of W, and all of G, run in fp16/bf16.
 Stated deviations from the fp32 golden frame (values in [0, 1]):
   bf16: mean |diff| <= 0.010, max <= 0.08     fp16: mean |diff| <= 0.002, max <= 0.02
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.driving import DrivingOptions
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.model_files import load_networks
+from liveportrait_core.motion.driving import DrivingOptions
 from liveportrait_core.networks.blocks import ConvBlock
 from liveportrait_core.networks.depth_slices import conv2d_over_flattened_depth, conv3d_by_depth_taps
 from liveportrait_core.networks.routes import switched
-from liveportrait_core.precision import apply_precision, resolve_dtype
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline.precision import apply_precision, resolve_dtype
+from liveportrait_core.weights.files import load_networks
 
 DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
 TOLERANCE = {"bf16": (0.010, 0.08), "fp16": (0.002, 0.02)}
@@ -149,7 +149,7 @@ def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
 @pytest.mark.parametrize("amx", [True, False])
 def test_auto_precision_on_an_amx_cpu_says_bf16_is_faster(synthetic_weights, monkeypatch, caplog, amx):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
-    with caplog.at_level("INFO", logger="liveportrait_core.engine"):
+    with caplog.at_level("INFO", logger="liveportrait_core.pipeline.engine"):
         engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "auto")
     assert engine.dtype == torch.float32
     assert ("precision 'bf16' renders about 4x faster" in caplog.text) == amx

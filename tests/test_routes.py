@@ -5,9 +5,9 @@ import contextlib
 
 import torch
 
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.model_files import load_networks
 from liveportrait_core.networks.routes import ROUTES, official_arithmetic, switched
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.weights.files import load_networks
 
 
 def test_networks_compute_the_same_with_every_route_off(synthetic_weights):

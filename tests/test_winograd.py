@@ -91,8 +91,8 @@ def test_transformed_kernel_is_kept_until_the_weight_changes():
 def test_kept_kernel_bytes_bounds_what_the_generator_keeps(synthetic_weights):
     """The size a host budgets for the kept kernels is at least what a float32 CPU generator keeps after a frame, and
     not far above it; none for bf16."""
-    from liveportrait_core.engine import LivePortraitEngine
-    from liveportrait_core.model_files import load_networks
+    from liveportrait_core.pipeline.engine import LivePortraitEngine
+    from liveportrait_core.weights.files import load_networks
 
     engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "fp32")
     generator = engine.networks.generator

@@ -1,0 +1,96 @@
+"""``python -m liveportrait_core edit``: edit the face of a still image with the expression sliders.
+
+Every slider of :data:`~.expression_editor.SLIDERS` is an option in the official app's units
+(``--smile 0.8 --gaze-x -10 --target-eye-ratio 0.2`` …); ``edit --help`` lists each with its range.
+The face is cropped, edited and pasted back (official "Retargeting Image" path) unless ``--no-crop``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from ..editing.expression_editor import SLIDERS, ExpressionSliders
+from ..editing.still import edit_still
+from ..faces import NoFaceError
+from ..faces.face_tracks import face_tracks
+from ..faces.pasteback import DEFAULT_FEATHER
+from ..pipeline.animation import detect_frames
+from ..pipeline.source_frames import SourceFrames
+from .common import add_engine_arguments, engine_from_args
+from .crop import LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
+
+
+def option_name(slider: str) -> str:
+    return "--" + slider.replace("_", "-")
+
+
+def slider_value(name: str) -> Callable[[str], float]:
+    """argparse type: a number within slider ``name``'s range."""
+    spec = SLIDERS[name]
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not spec.minimum <= value <= spec.maximum:
+            raise argparse.ArgumentTypeError(f"{spec.label} must lie in [{spec.minimum:g}, {spec.maximum:g}], got {text}")
+        return value
+
+    return parse
+
+
+def add_edit_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--source", required=True, type=Path, help="the portrait image to edit")
+    e.add_argument("--out", required=True, type=Path, help="output image (.png recommended)")
+    add_engine_arguments(e)
+    e.add_argument("--no-crop", action="store_true", help="edit the whole image as the face and write the 512x512 render")
+    e.add_argument("--no-stitching", action="store_true", help="skip the stitching MLP (the app's default is on)")
+    e.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="paste-back mask edge in crop pixels (default %(default)s)")
+    add_detector_arguments(e)
+    add_crop_arguments(e)
+    add_slider_arguments(e)
+
+
+def add_slider_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per slider of :data:`SLIDERS` (``--smile V`` …), in a group of its own."""
+    s = parser.add_argument_group("sliders (official app units; unset = neutral)")
+    for name, spec in SLIDERS.items():
+        neutral = "off" if spec.neutral is None else f"{spec.neutral:g}"
+        official = f"; official {spec.official}" if spec.official else ""
+        s.add_argument(option_name(name), dest=name, type=slider_value(name), metavar="V",
+                       help=f"{spec.label}: {spec.minimum:g} to {spec.maximum:g}, neutral {neutral}{official}")
+
+
+def sliders_from_args(args: argparse.Namespace) -> ExpressionSliders | None:
+    """The slider state of the slider options given, or None when none is."""
+    given = {name: getattr(args, name) for name in SLIDERS if getattr(args, name) is not None}
+    return ExpressionSliders(**given) if given else None
+
+
+def edit(args: argparse.Namespace) -> int:
+    """The ``edit`` command."""
+    sliders = sliders_from_args(args) or ExpressionSliders()
+    ratios = sliders.target_eye_ratio is not None or sliders.target_lip_ratio is not None
+    engine = engine_from_args(args)
+    picture = SourceFrames.image(args.source)
+    with closing(LazyDetector(args, args.weights)) as detector:
+        try:
+            detected = None
+            if not args.no_crop or ratios:
+                detected = face_tracks(detect_frames(detector, picture), args.face, source_crop_params(args),
+                                       where=f"the image {args.source}")[0]
+        except NoFaceError as err:
+            raise SystemExit(f"error: {err} (detector {args.detector}; --no-crop edits the whole image)") from None
+    result = edit_still(engine, picture, None if args.no_crop else detected, sliders, stitching=not args.no_stitching,
+                        feather=args.feather, landmarks=detected)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(result.frames[0].numpy()).save(args.out)
+    changed = ", ".join(f"{k}={v:g}" for k, v in sliders.changed().items()) or "none (neutral)"
+    print(f"wrote {args.out} (sliders: {changed})", file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Expression editing: the slider table, applying sliders to motion, and editing source videos."""
