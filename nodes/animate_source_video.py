@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..liveportrait_core.cli.common import frame_ranges
-from ..liveportrait_core.editing.expression_editor import ExpressionSliders
+from ..liveportrait_core.editing.sliders import ExpressionSliders
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
 from ..liveportrait_core.pipeline.animation import Animation, plan_animation
 from ..liveportrait_core.pipeline.face_keypoints import FaceDriving

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..liveportrait_core.editing.expression_editor import SLIDERS, ExpressionSliders, slider_keypoints
+from ..liveportrait_core.editing.apply_sliders import slider_keypoints
+from ..liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders
 from ..liveportrait_core.motion.driving import DrivingOptions, driven_motion
 from ..liveportrait_core.motion.retargeting import stitch
 from ..liveportrait_core.pipeline.engine import SourceState

@@ -1,7 +1,7 @@
 """Node: the expression and/or head rotation of a reference picture (or clip) taken into the source, by region."""
 from __future__ import annotations
 
-from ..liveportrait_core.editing.expression_editor import posed_keypoints
+from ..liveportrait_core.editing.apply_sliders import posed_keypoints
 from ..liveportrait_core.motion.regions import TRANSFER_REGIONS, transfer_expression
 from ..liveportrait_core.pipeline.engine import SourceState
 from .choices import check_choices

@@ -11,4 +11,4 @@ Motion = io.Custom("LPK_MOTION")  # DrivingMotion: a driving motion sequence
 Keypoints = io.Custom("LPK_KEYPOINTS")  # DrivenKeypoints: per-frame keypoints that render the source
 Crop = io.Custom("LPK_CROP")  # FaceCrop: where faces were cut from their frames, for ratios and paste-back
 Detector = io.Custom("LPK_DETECTOR")  # a face detector (liveportrait_core.faces.FaceDetector)
-Expression = io.Custom("LPK_EXPRESSION")  # liveportrait_core.editing.expression_editor.ExpressionSliders: a slider state
+Expression = io.Custom("LPK_EXPRESSION")  # liveportrait_core.editing.sliders.ExpressionSliders: a slider state

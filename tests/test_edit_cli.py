@@ -11,7 +11,7 @@ from PIL import Image
 
 from liveportrait_core.cli.edit import option_name
 from liveportrait_core.cli.main import main
-from liveportrait_core.editing.expression_editor import SLIDERS, ExpressionSliders
+from liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders
 from liveportrait_core.editing.still import edit_still
 from liveportrait_core.faces import paste_mask, warp_mask
 from liveportrait_core.faces.face_tracks import face_tracks

@@ -8,21 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.editing.expression_editor import (
-    OFFICIAL_ARGUMENTS,
-    SLIDER_KEYPOINTS,
-    SLIDERS,
-    TARGETS,
-    ExpressionSliders,
-    expression_offset,
-    load_sliders,
-    posed_keypoints,
-    save_sliders,
-    slider_keypoints,
-    slider_motion,
-    slider_retargeting,
-    slider_table,
-)
+from liveportrait_core.editing.apply_sliders import expression_offset, posed_keypoints, slider_keypoints, slider_motion, slider_retargeting
+from liveportrait_core.editing.slider_files import load_sliders, save_sliders
+from liveportrait_core.editing.sliders import OFFICIAL_ARGUMENTS, SLIDERS, SLIDER_KEYPOINTS, TARGETS, ExpressionSliders, slider_table
 from liveportrait_core.faces.ratios import eye_open_ratio, lip_open_ratio
 from liveportrait_core.motion.pose import rotation_matrix, rotation_to_degrees, transform_keypoints
 from liveportrait_core.motion.retargeting import stitch

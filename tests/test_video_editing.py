@@ -10,7 +10,7 @@ import av
 import pytest
 import torch
 
-from liveportrait_core.editing.expression_editor import SLIDER_KEYPOINTS, SLIDERS, ExpressionSliders
+from liveportrait_core.editing.sliders import SLIDERS, SLIDER_KEYPOINTS, ExpressionSliders
 from liveportrait_core.editing.video import edited_frame_keypoints, frame_sliders
 from liveportrait_core.motion.driving import DrivingOptions
 from liveportrait_core.motion.retargeting import stitch

@@ -1,6 +1,6 @@
 """``python -m liveportrait_core edit``: edit the face of a still image with the expression sliders.
 
-Every slider of :data:`~.expression_editor.SLIDERS` is an option in the official app's units
+Every slider of :data:`~liveportrait_core.editing.sliders.SLIDERS` is an option in the official app's units
 (``--smile 0.8 --gaze-x -10 --target-eye-ratio 0.2`` …); ``edit --help`` lists each with its range.
 The face is cropped, edited and pasted back (official "Retargeting Image" path) unless ``--no-crop``.
 """
@@ -14,7 +14,7 @@ from typing import Callable
 
 from PIL import Image
 
-from ..editing.expression_editor import SLIDERS, ExpressionSliders
+from ..editing.sliders import SLIDERS, ExpressionSliders
 from ..editing.still import edit_still
 from ..faces import NoFaceError
 from ..faces.face_tracks import face_tracks

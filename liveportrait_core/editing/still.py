@@ -13,7 +13,8 @@ from ..pipeline.compositing import AnimatedFace, render_faces
 from ..pipeline.engine import LivePortraitEngine
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.source_motion import source_motions
-from .expression_editor import ExpressionSliders, slider_keypoints
+from .apply_sliders import slider_keypoints
+from .sliders import ExpressionSliders
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Expression sliders on a source video: every frame edited from its own motion.
 
-The official still-image slider path (:mod:`.expression_editor`) applied per frame, frame i being its own
+The official still-image slider path (:mod:`.apply_sliders`) applied per frame, frame i being its own
 source (its pose, expression δ_i, scale, translation, keypoints ``x_s,i`` and eye/lip ratios):
 
 1. expression offsets added to δ_i, the relative degrees to frame i's pitch/yaw/roll, its scale times mov_z;
@@ -28,7 +28,8 @@ from torch import Tensor
 from ..motion.sequence import MotionSequence
 from ..networks.stitching import StitchingRetargeting
 from ..pipeline.frame_policy import extend_indices
-from .expression_editor import ExpressionSliders, slider_keypoints
+from .apply_sliders import slider_keypoints
+from .sliders import ExpressionSliders
 
 
 def frame_sliders(sliders: ExpressionSliders, length: int) -> ExpressionSliders:

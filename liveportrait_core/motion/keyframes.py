@@ -2,8 +2,8 @@
 
 A motion sequence with no driving video: :func:`keyframe_motion` interpolates one-frame motions
 (e.g. expressions taken from photos), :func:`keyframe_sliders` interpolates slider states into
-per-frame slider values for :func:`~liveportrait_core.editing.expression_editor.slider_keypoints` (or
-:func:`~liveportrait_core.editing.expression_editor.slider_motion`) on a still source. Every keyframe's
+per-frame slider values for :func:`~liveportrait_core.editing.apply_sliders.slider_keypoints` (or
+:func:`~liveportrait_core.editing.apply_sliders.slider_motion`) on a still source. Every keyframe's
 value is hit exactly at its frame; before the first and after the last keyframe the value holds.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from ..editing.expression_editor import SLIDERS, ExpressionSliders
+from ..editing.sliders import SLIDERS, ExpressionSliders
 from .ops import blend, concatenate
 from .sequence import MotionSequence
 

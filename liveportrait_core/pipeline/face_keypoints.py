@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ..editing.expression_editor import ExpressionSliders
+from ..editing.sliders import ExpressionSliders
 from ..editing.video import edited_frame_keypoints
 from ..motion.anchors import with_anchor
 from ..motion.animals import animal_keypoints

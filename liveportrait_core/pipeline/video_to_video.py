@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..editing.expression_editor import ExpressionSliders
+from ..editing.sliders import ExpressionSliders
 from ..editing.video import edited_frame_keypoints
 from ..motion.driving import DrivingOptions, apply_driving_multiplier, expression_mask, lip_array
 from ..motion.pose import transform_keypoints
