@@ -8,10 +8,9 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from ..liveportrait_core.cli.common import frame_ranges
 from ..liveportrait_core.editing.sliders import ExpressionSliders
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
-from ..liveportrait_core.pipeline.animation import Animation, plan_animation
+from ..liveportrait_core.pipeline.animation import Animation, frame_ranges, plan_animation
 from ..liveportrait_core.pipeline.face_keypoints import FaceDriving
 from ..liveportrait_core.pipeline.frame_policy import POLICIES
 from ..liveportrait_core.pipeline.source_frames import SourceFrames

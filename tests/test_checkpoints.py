@@ -8,13 +8,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from liveportrait_core.cli.convert import convert_to_safetensors
+from liveportrait_core.cli.convert import main as convert_main
 from liveportrait_core.networks import NETWORK_NAMES
 from liveportrait_core.weights import files as model_files
 from liveportrait_core.weights.checkpoints import (
     CheckpointError,
     CheckpointMismatchError,
-    convert_main,
-    convert_to_safetensors,
     expected_shapes,
     load_network,
     read_metadata,

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.cli.common import frame_ranges
 from liveportrait_core.faces.face_tracks import face_tracks
 from liveportrait_core.media import iter_video_frames
 from liveportrait_core.motion.driving import LIP_ARRAY, DrivingOptions
@@ -18,7 +17,7 @@ from liveportrait_core.motion.retargeting import combined_eye_ratio, eye_retarge
 from liveportrait_core.motion.sequence import MotionSequence
 from liveportrait_core.motion.smoothing import kalman_smooth
 from liveportrait_core.motion.templates import load_template
-from liveportrait_core.pipeline.animation import detect_frames, plan_animation
+from liveportrait_core.pipeline.animation import detect_frames, frame_ranges, plan_animation
 from liveportrait_core.pipeline.engine import LivePortraitEngine
 from liveportrait_core.pipeline.face_keypoints import FaceDriving
 from liveportrait_core.pipeline.frame_policy import align_frames

@@ -15,18 +15,18 @@ from ..faces.crop import MISSING_FACE
 from ..faces.driving_crop import DRIVING_MODES
 from ..faces.face_tracks import face_tracks
 from ..faces.pasteback import DEFAULT_FEATHER
-from ..media import media_kind
+from ..media import media_kind, write_frames
 from ..motion.animals import check_animal_options
 from ..motion.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions
 from ..motion.templates import save_template
-from ..pipeline.animation import Animation, detect_frames, plan_animation
+from ..pipeline.animation import Animation, detect_frames, frame_ranges, plan_animation
 from ..pipeline.driving_files import DrivingCrop, load_driving
 from ..pipeline.engine import LivePortraitEngine
 from ..pipeline.face_keypoints import FaceDriving
 from ..pipeline.frame_policy import POLICIES
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.video_to_video import SourceVideoOptions
-from .common import add_engine_arguments, engine_from_args, frame_ranges, print_progress, write_frames
+from .common import add_engine_arguments, engine_from_args, print_progress
 from .crop import LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 from .edit import add_slider_arguments, sliders_from_args
 
@@ -236,7 +236,7 @@ def animate(args: argparse.Namespace) -> int:
     audio = args.source if frames.is_video else paths[0] if paths[0] and media_kind(paths[0]) == "video" else None
     chunks = animation.render(args.chunk_size, args.feather, paste=not (args.no_crop or args.no_paste_back),
                               on_progress=print_progress)
-    count = write_frames(args.out, (c.frames for c in chunks), animation.fps, audio)
+    count = write_frames(args.out, (c.frames.cpu().numpy() for c in chunks), animation.fps, audio)
     print(f"\nwrote {count} frames ({len(faces)} face(s)) to {args.out} in {time.perf_counter() - started:.1f} s "
           f"({engine.device.type}, {str(engine.dtype).removeprefix('torch.')})", file=sys.stderr)
     return 0

@@ -9,8 +9,9 @@ from typing import Sequence
 from ..faces import FaceModelsNotFoundError
 from ..media import MediaError
 from ..motion.templates import TemplateError
-from ..weights.checkpoints import CheckpointError, convert_main
+from ..weights.checkpoints import CheckpointError
 from ..weights.files import WeightsNotFoundError
+from . import convert
 from .animate import add_animate_arguments, animate
 from .common import DEFAULT_WEIGHTS
 from .crop import add_crop_arguments, add_detector_arguments, crop_main
@@ -44,7 +45,7 @@ COMMANDS = {"animate": animate, "edit": edit}
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["convert"]:
-        return convert_main(argv[1:])
+        return convert.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "crop":

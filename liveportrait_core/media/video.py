@@ -5,7 +5,7 @@ Frames are uint8 RGB numpy arrays shaped (n, H, W, 3). Videos are read chunk by 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +18,7 @@ from av.video.reformatter import ColorRange, Colorspace
 from PIL import Image, UnidentifiedImageError
 
 from ..motion.templates import TEMPLATE_EXTENSIONS
-from .images import MediaError, checked_frames
+from .images import MediaError, checked_frames, write_png_frames
 
 MediaKind = Literal["image", "video", "template"]
 
@@ -342,3 +342,19 @@ class VideoWriter:
             self._container.close()
             if self._video is None:
                 self.path.unlink(missing_ok=True)
+
+
+def write_frames(out: Path, frames: Iterable[np.ndarray], fps: float, audio_from: Path | None) -> int:
+    """Stream uint8 (n, H, W, 3) frames into ``out`` (.mp4 video, else a PNG folder); returns the frame count."""
+    count = 0
+    if out.suffix.lower() == ".mp4":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with VideoWriter(out, fps, audio_from=audio_from) as writer:
+            for chunk in frames:
+                writer.write(chunk)
+                count += chunk.shape[0]
+    else:
+        for chunk in frames:
+            write_png_frames(out, chunk, start_index=count)
+            count += chunk.shape[0]
+    return count

@@ -15,7 +15,7 @@ longest. For a source video, frames where a face is missing keep their pixels (s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..faces import CropTrack, FaceDetections, FaceDetector
 from ..faces.pasteback import DEFAULT_FEATHER
@@ -87,3 +87,14 @@ def plan_animation(engine: LivePortraitEngine, frames: SourceFrames, tracks: Seq
              for track, motion, driving, index in zip(tracks, motions, drivings, driving_index)]
     fps = frames.fps or next((d.motion.fps for d in drivings if d.motion is not None), 25.0)
     return Animation(engine, frames, faces, source_index, fps)
+
+
+def frame_ranges(indices: Iterable[int]) -> str:
+    """Frame indices as compact text: [2, 7, 8, 9] -> "2, 7-9"."""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
