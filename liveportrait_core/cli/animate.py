@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 from contextlib import closing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..editing.sliders import ExpressionSliders
 from ..faces import DRIVING_CROP, CropParams, CropTrack, NoFaceError
 from ..faces.box_crop import track_center, track_face_box
 from ..faces.crop import MISSING_FACE
+from ..faces.detector import FaceChoice
 from ..faces.driving_crop import DRIVING_MODES
 from ..faces.face_tracks import face_tracks
 from ..faces.pasteback import DEFAULT_FEATHER
@@ -26,8 +28,8 @@ from ..pipeline.face_keypoints import FaceDriving
 from ..pipeline.frame_policy import POLICIES
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.video_to_video import SourceVideoOptions
-from .common import add_engine_arguments, engine_from_args, print_progress
-from .crop import LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
+from .common import EngineOptions, add_engine_arguments, print_progress
+from .crop import DetectorOptions, LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 from .edit import add_slider_arguments, sliders_from_args
 
 
@@ -114,6 +116,64 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
     add_slider_arguments(a)  # a source video's expression, edited per frame (on top of the driving, if any)
 
 
+@dataclass(frozen=True)
+class AnimateOptions:
+    """The ``animate`` command's options.
+
+    faces: which faces to animate: "all", the faces given ``--face-driving``, or one (``--face``);
+    face: the face whose landmarks give an uncropped source's eye/lip ratios;
+    face_driving: face index -> its driving file (other faces take ``driving``).
+    """
+
+    source: Path
+    driving: Path | None
+    face_driving: dict[int, Path]
+    out: Path
+    engine: EngineOptions
+    detector: DetectorOptions
+    variant: str
+    motion: DrivingOptions
+    sliders: ExpressionSliders | None
+    video: SourceVideoOptions
+    faces: str | int | list[int]
+    face: FaceChoice
+    source_crop: CropParams | None  # None with --no-crop
+    driving_crop: DrivingCrop
+    face_box: tuple[float, float, float, float] | None = None
+    center_crop: bool = False
+    no_crop: bool = False
+    paste_back: bool = True
+    feather: float = DEFAULT_FEATHER
+    frame_policy: str = "shortest"
+    max_frames: int | None = None
+    chunk_size: int | None = None
+    compile: bool = False
+    save_template: Path | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "AnimateOptions":
+        """The options, once combinations and values that cannot work are refused (as clean errors)."""
+        _check(args)
+        try:
+            motion = driving_options(args)
+            if args.variant == "animals":
+                check_animal_options(motion)
+            return cls(
+                source=args.source, driving=args.driving, face_driving=dict(args.face_driving), out=args.out,
+                engine=EngineOptions.from_args(args), detector=DetectorOptions.from_args(args, args.weights),
+                variant=args.variant, motion=motion, sliders=sliders_from_args(args),
+                video=SourceVideoOptions(args.smooth_variance, args.eye_hold), faces=_faces(args), face=args.face,
+                source_crop=None if args.no_crop else source_crop_params(args),
+                driving_crop=DrivingCrop("off" if args.no_crop else args.driving_crop,
+                                         CropParams(scale=args.driving_crop_scale, vy_ratio=args.driving_crop_vy, rotate=False),
+                                         args.driving_crop_mode, args.on_missing_face),
+                face_box=args.face_box, center_crop=args.center_crop, no_crop=args.no_crop, paste_back=not args.no_paste_back,
+                feather=args.feather, frame_policy=args.frame_policy, max_frames=args.max_frames, chunk_size=args.chunk_size,
+                compile=args.compile, save_template=args.save_template)
+        except ValueError as err:
+            raise SystemExit(f"error: {err}") from None
+
+
 def driving_options(args: argparse.Namespace) -> DrivingOptions:
     stitching = (args.variant == "human") if args.stitching is None else args.stitching
     return DrivingOptions(relative=not args.absolute, driving_option=args.driving_option, multiplier=args.driving_multiplier,
@@ -152,49 +212,45 @@ def _faces(args: argparse.Namespace) -> str | int | list[int]:
     return args.face
 
 
-def source_tracks(args: argparse.Namespace, frames: SourceFrames,
+def source_tracks(options: AnimateOptions, frames: SourceFrames,
                   detector: LazyDetector) -> tuple[list[CropTrack | None], list[int]]:
     """The crop track of every face to animate and its face index (None tracks: --no-crop)."""
-    params = source_crop_params(args)
-    if args.no_crop:
+    if options.no_crop:
         return [None], [0]
-    if args.face_box:
-        return [track_face_box(args.face_box, frames.size, params, frames.count)], [0]
-    if args.center_crop:
+    params = options.source_crop
+    if options.face_box:
+        return [track_face_box(options.face_box, frames.size, params, frames.count)], [0]
+    if options.center_crop:
         return [track_center(frames.size, params.dsize, frames.count)], [0]
-    faces = _faces(args)
-    tracks = face_tracks(detect_frames(detector, frames), faces, params, where=f"the source {args.source}")
+    faces = options.faces
+    tracks = face_tracks(detect_frames(detector, frames), faces, params, where=f"the source {options.source}")
     if faces == "all":
         return tracks, list(range(len(tracks)))
     return tracks, faces if isinstance(faces, list) else [faces if isinstance(faces, int) else 0]
 
 
-def _ratio_landmarks(args: argparse.Namespace, options: DrivingOptions, frames: SourceFrames,
-                     detector: LazyDetector) -> list[CropTrack] | None:
+def _ratio_landmarks(options: AnimateOptions, frames: SourceFrames, detector: LazyDetector) -> list[CropTrack] | None:
     """Detected faces that give the eye/lip ratios of an uncropped source, when the options use them."""
-    targets = args.target_eye_ratio is not None or args.target_lip_ratio is not None
-    if not args.no_crop or not (options.eye_retargeting or options.lip_retargeting or options.normalize_lip or args.eye_hold
-                                or targets):
+    motion, sliders = options.motion, options.sliders
+    targets = sliders is not None and (sliders.target_eye_ratio is not None or sliders.target_lip_ratio is not None)
+    if not options.no_crop or not (motion.eye_retargeting or motion.lip_retargeting or motion.normalize_lip
+                                   or options.video.eye_hold or targets):
         return None
-    return face_tracks(detect_frames(detector, frames), args.face, where=f"the source {args.source}")
+    return face_tracks(detect_frames(detector, frames), options.face, where=f"the source {options.source}")
 
 
-def _drivers(args: argparse.Namespace, engine: LivePortraitEngine, detector: LazyDetector, faces: list[int],
-             options: DrivingOptions) -> tuple[list[FaceDriving], list[Path | None]]:
+def _drivers(options: AnimateOptions, engine: LivePortraitEngine, detector: LazyDetector,
+             faces: list[int]) -> tuple[list[FaceDriving], list[Path | None]]:
     """Per face, what drives it and the driving file (each file is loaded once; None: only the sliders edit it)."""
-    chosen = dict(args.face_driving)
-    crop = DrivingCrop("off" if args.no_crop else args.driving_crop,
-                       CropParams(scale=args.driving_crop_scale, vy_ratio=args.driving_crop_vy, rotate=False),
-                       args.driving_crop_mode, args.on_missing_face)
-    sliders = sliders_from_args(args)
-    loaded: dict[Path | None, FaceDriving] = {None: FaceDriving(None, options=options, sliders=sliders)} if sliders else {}
+    sliders = options.sliders
+    loaded: dict[Path | None, FaceDriving] = {None: FaceDriving(None, options=options.motion, sliders=sliders)} if sliders else {}
     paths = []
     for face in faces:
-        path = chosen.get(face, args.driving)
+        path = options.face_driving.get(face, options.driving)
         if path is None and not sliders:
             raise SystemExit(f"error: face {face} has no driver: give --driving (for every face) or --face-driving {face}=PATH")
         if path not in loaded:
-            loaded[path] = load_driving(engine, path, detector, crop, options, args.max_frames)
+            loaded[path] = load_driving(engine, path, detector, options.driving_crop, options.motion, options.max_frames)
         paths.append(path)
     return [replace(loaded[p], sliders=sliders) for p in paths], paths
 
@@ -207,36 +263,34 @@ def _report(animation: Animation, faces: list[int]) -> None:
 
 def animate(args: argparse.Namespace) -> int:
     """The ``animate`` command."""
-    _check(args)
     started = time.perf_counter()
-    try:
-        options = driving_options(args)
-        if args.variant == "animals":
-            check_animal_options(options)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
-    engine = engine_from_args(args, args.variant, args.compile)
-    with closing(LazyDetector(args, args.weights)) as detector:
+    return animate_frames(AnimateOptions.from_args(args), started)
+
+
+def animate_frames(options: AnimateOptions, started: float) -> int:
+    """Animate ``options.source`` and write ``options.out``; ``started`` (``time.perf_counter``) times the report."""
+    engine = options.engine.load(options.variant, options.compile)
+    with closing(LazyDetector(options.detector)) as detector:
         try:
-            kind = media_kind(args.source)
+            kind = media_kind(options.source)
             if kind == "template":
-                raise SystemExit(f"error: --source {args.source} is a motion template; give a portrait image or a video")
-            frames = SourceFrames.video(args.source, args.max_frames) if kind == "video" else SourceFrames.image(args.source)
-            tracks, faces = source_tracks(args, frames, detector)
-            drivings, paths = _drivers(args, engine, detector, faces, options)
-            animation = plan_animation(engine, frames, tracks, drivings, policy=args.frame_policy, limit=args.max_frames,
-                                       video=SourceVideoOptions(args.smooth_variance, args.eye_hold),
-                                       landmarks=_ratio_landmarks(args, options, frames, detector))
+                raise SystemExit(f"error: --source {options.source} is a motion template; give a portrait image or a video")
+            frames = (SourceFrames.video(options.source, options.max_frames) if kind == "video"
+                      else SourceFrames.image(options.source))
+            tracks, faces = source_tracks(options, frames, detector)
+            drivings, paths = _drivers(options, engine, detector, faces)
+            animation = plan_animation(engine, frames, tracks, drivings, policy=options.frame_policy, limit=options.max_frames,
+                                       video=options.video, landmarks=_ratio_landmarks(options, frames, detector))
         except (NoFaceError, ValueError) as err:
-            raise SystemExit(f"error: {err} (detector {args.detector}; --no-crop animates inputs as they are)"
+            raise SystemExit(f"error: {err} (detector {options.detector.backend}; --no-crop animates inputs as they are)"
                              if isinstance(err, NoFaceError) else f"error: {err}") from None
-    if args.save_template:
-        save_template(drivings[0].motion.to("cpu"), args.save_template, source=str(args.source), driving=str(paths[0]))
+    if options.save_template:
+        save_template(drivings[0].motion.to("cpu"), options.save_template, source=str(options.source), driving=str(paths[0]))
     _report(animation, faces)
-    audio = args.source if frames.is_video else paths[0] if paths[0] and media_kind(paths[0]) == "video" else None
-    chunks = animation.render(args.chunk_size, args.feather, paste=not (args.no_crop or args.no_paste_back),
+    audio = options.source if frames.is_video else paths[0] if paths[0] and media_kind(paths[0]) == "video" else None
+    chunks = animation.render(options.chunk_size, options.feather, paste=options.paste_back and not options.no_crop,
                               on_progress=print_progress)
-    count = write_frames(args.out, (c.frames.cpu().numpy() for c in chunks), animation.fps, audio)
-    print(f"\nwrote {count} frames ({len(faces)} face(s)) to {args.out} in {time.perf_counter() - started:.1f} s "
+    count = write_frames(options.out, (c.frames.cpu().numpy() for c in chunks), animation.fps, audio)
+    print(f"\nwrote {count} frames ({len(faces)} face(s)) to {options.out} in {time.perf_counter() - started:.1f} s "
           f"({engine.device.type}, {str(engine.dtype).removeprefix('torch.')})", file=sys.stderr)
     return 0

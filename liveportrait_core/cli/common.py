@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipeline.engine import LivePortraitEngine
@@ -20,9 +21,22 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16/fp16 on GPU, fp32 on CPU")
 
 
-def engine_from_args(args: argparse.Namespace, variant: str = "human", compile: bool = False) -> LivePortraitEngine:
-    return LivePortraitEngine.from_folder(args.weights, variant, args.device, args.precision,
-                                          download=not args.no_download, compile=compile)
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where the five checkpoints are and how the engine runs them (:func:`add_engine_arguments`)."""
+
+    weights: Path
+    device: str = "auto"
+    precision: str = "auto"
+    download: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "EngineOptions":
+        return cls(args.weights, args.device, args.precision, download=not args.no_download)
+
+    def load(self, variant: str = "human", compile: bool = False) -> LivePortraitEngine:
+        return LivePortraitEngine.from_folder(self.weights, variant, self.device, self.precision,
+                                              download=self.download, compile=compile)
 
 
 def print_progress(done: int, total: int) -> None:

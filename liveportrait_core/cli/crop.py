@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -53,14 +55,48 @@ def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def source_crop_params(args: argparse.Namespace) -> CropParams:
+    """The source crop the options of :func:`add_crop_arguments` ask for."""
     return CropParams(scale=args.crop_scale, vx_ratio=args.crop_vx, vy_ratio=args.crop_vy, rotate=not args.no_crop_rotation)
 
 
-def detector_from_args(args: argparse.Namespace, default_models: Path) -> FaceDetector:
-    """The detector the options ask for (``--device`` picks insightface's onnxruntime provider)."""
-    device = {"cuda": "cuda", "cpu": "cpu", "mps": "cpu"}.get(getattr(args, "device", "auto"), "auto")
-    return create_detector(args.detector, args.detector_models or default_models, threshold=args.det_thresh,
-                           device=device, download=not args.no_download)
+@dataclass(frozen=True)
+class DetectorOptions:
+    """The face detector the options of :func:`add_detector_arguments` ask for.
+
+    models: folder of the detector files (``--detector-models``, else the weights folder);
+    device: insightface's onnxruntime provider, "auto", "cpu" or "cuda" (from ``--device``).
+    """
+
+    backend: str
+    models: Path
+    threshold: float | None = None
+    device: str = "auto"
+    download: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, default_models: Path) -> "DetectorOptions":
+        device = {"cuda": "cuda", "cpu": "cpu", "mps": "cpu"}.get(args.device, "auto")
+        return cls(args.detector, args.detector_models or default_models, args.det_thresh, device, not args.no_download)
+
+    def create(self) -> FaceDetector:
+        return create_detector(self.backend, self.models, threshold=self.threshold, device=self.device,
+                               download=self.download)
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """The ``crop`` command's options."""
+
+    source: Path
+    out: Path
+    faces: FaceChoice | Literal["all"]
+    detector: DetectorOptions
+    params: CropParams
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "CropOptions":
+        return cls(args.source, args.out, "all" if args.all_faces else args.face, DetectorOptions.from_args(args, args.weights),
+                   source_crop_params(args))
 
 
 def _matrix_2x3(m: torch.Tensor) -> list[list[float]]:
@@ -71,24 +107,29 @@ def _score(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def crop_main(args: argparse.Namespace, default_models: Path) -> int:
+def crop_main(args: argparse.Namespace) -> int:
     """The ``crop`` command (see the module docstring)."""
-    image = read_image(args.source)
-    params = source_crop_params(args)
-    with detector_from_args(args, default_models) as detector:
+    return crop(CropOptions.from_args(args))
+
+
+def crop(options: CropOptions) -> int:
+    """Detect, crop and write the faces of ``options.source``."""
+    image = read_image(options.source)
+    params = options.params
+    with options.detector.create() as detector:
         detections = detector.detect(image)[0]
     try:
-        track = track_source_image(detections, params, "all" if args.all_faces else args.face, f"{args.source}")
+        track = track_source_image(detections, params, options.faces, f"{options.source}")
     except NoFaceError as err:
-        raise SystemExit(f"error: {err} (detector {args.detector}; try --detector insightface or a lower --det-thresh)") from None
+        raise SystemExit(f"error: {err} (detector {options.detector.backend}; try --detector insightface or a lower --det-thresh)") from None
     crops = cut_crops(image, track).numpy()
-    args.out.mkdir(parents=True, exist_ok=True)
+    options.out.mkdir(parents=True, exist_ok=True)
     faces = []
     for i in range(len(track)):
         suffix = "" if i == 0 else f"_{i}"
         crop_file, drawing_file = f"crop{suffix}.png", f"landmarks{suffix}.png"
-        Image.fromarray(crops[i]).save(args.out / crop_file)
-        Image.fromarray(draw_landmarks(crops[i], track.landmarks_crop[i].numpy())).save(args.out / drawing_file)
+        Image.fromarray(crops[i]).save(options.out / crop_file)
+        Image.fromarray(draw_landmarks(crops[i], track.landmarks_crop[i].numpy())).save(options.out / drawing_file)
         faces.append({
             "crop": crop_file,
             "landmarks_drawing": drawing_file,
@@ -101,29 +142,29 @@ def crop_main(args: argparse.Namespace, default_models: Path) -> int:
             "landmarks": np.round(track.landmarks[i].numpy().astype(np.float64), 3).tolist(),
         })
     info = {
-        "source": str(args.source),
+        "source": str(options.source),
         "image_size": [int(image.shape[1]), int(image.shape[0])],
-        "detector": args.detector,
+        "detector": options.detector.backend,
         "crop": {"size": params.dsize, "scale": params.scale, "vx_ratio": params.vx_ratio, "vy_ratio": params.vy_ratio,
                  "rotate": params.rotate},
         "landmark_layout": "LivePortrait 203 points (see liveportrait_core/faces/landmark_layout.py), original pixels",
         "faces": faces,
     }
-    (args.out / "crop.json").write_text(json.dumps(info, indent=1))
-    print(f"wrote {len(faces)} face crop(s) to {args.out}")
+    (options.out / "crop.json").write_text(json.dumps(info, indent=1))
+    print(f"wrote {len(faces)} face crop(s) to {options.out}")
     return 0
 
 
 class LazyDetector:
     """Creates the detector the options ask for on first use only (so paths that need none stay offline)."""
 
-    def __init__(self, args: argparse.Namespace, default_models: Path):
-        self._args, self._default_models = args, default_models
+    def __init__(self, options: DetectorOptions):
+        self._options = options
         self._detector: FaceDetector | None = None
 
     def detect(self, images):
         if self._detector is None:
-            self._detector = detector_from_args(self._args, self._default_models)
+            self._detector = self._options.create()
         return self._detector.detect(images)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,12 +18,14 @@ from PIL import Image
 from ..editing.sliders import SLIDERS, ExpressionSliders
 from ..editing.still import edit_still
 from ..faces import NoFaceError
+from ..faces.crop_geometry import CropParams
+from ..faces.detector import FaceChoice
 from ..faces.face_tracks import face_tracks
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..pipeline.animation import detect_frames
 from ..pipeline.source_frames import SourceFrames
-from .common import add_engine_arguments, engine_from_args
-from .crop import LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
+from .common import EngineOptions, add_engine_arguments
+from .crop import DetectorOptions, LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 
 
 def option_name(slider: str) -> str:
@@ -73,24 +76,52 @@ def sliders_from_args(args: argparse.Namespace) -> ExpressionSliders | None:
     return ExpressionSliders(**given) if given else None
 
 
+@dataclass(frozen=True)
+class EditOptions:
+    """The ``edit`` command's options."""
+
+    source: Path
+    out: Path
+    sliders: ExpressionSliders
+    engine: EngineOptions
+    detector: DetectorOptions
+    face: FaceChoice
+    crop: CropParams | None  # None when no face is detected (--no-crop without ratio targets)
+    no_crop: bool = False
+    stitching: bool = True
+    feather: float = DEFAULT_FEATHER
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "EditOptions":
+        sliders = sliders_from_args(args) or ExpressionSliders()
+        ratios = sliders.target_eye_ratio is not None or sliders.target_lip_ratio is not None
+        return cls(args.source, args.out, sliders, EngineOptions.from_args(args), DetectorOptions.from_args(args, args.weights),
+                   args.face, source_crop_params(args) if not args.no_crop or ratios else None, args.no_crop,
+                   not args.no_stitching, args.feather)
+
+
 def edit(args: argparse.Namespace) -> int:
     """The ``edit`` command."""
-    sliders = sliders_from_args(args) or ExpressionSliders()
-    ratios = sliders.target_eye_ratio is not None or sliders.target_lip_ratio is not None
-    engine = engine_from_args(args)
-    picture = SourceFrames.image(args.source)
-    with closing(LazyDetector(args, args.weights)) as detector:
+    return edit_picture(EditOptions.from_args(args))
+
+
+def edit_picture(options: EditOptions) -> int:
+    """Edit the face of ``options.source`` with its sliders and write ``options.out``."""
+    sliders = options.sliders
+    engine = options.engine.load()
+    picture = SourceFrames.image(options.source)
+    with closing(LazyDetector(options.detector)) as detector:
         try:
             detected = None
-            if not args.no_crop or ratios:
-                detected = face_tracks(detect_frames(detector, picture), args.face, source_crop_params(args),
-                                       where=f"the image {args.source}")[0]
+            if options.crop is not None:
+                detected = face_tracks(detect_frames(detector, picture), options.face, options.crop,
+                                       where=f"the image {options.source}")[0]
         except NoFaceError as err:
-            raise SystemExit(f"error: {err} (detector {args.detector}; --no-crop edits the whole image)") from None
-    result = edit_still(engine, picture, None if args.no_crop else detected, sliders, stitching=not args.no_stitching,
-                        feather=args.feather, landmarks=detected)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(result.frames[0].numpy()).save(args.out)
+            raise SystemExit(f"error: {err} (detector {options.detector.backend}; --no-crop edits the whole image)") from None
+    result = edit_still(engine, picture, None if options.no_crop else detected, sliders, stitching=options.stitching,
+                        feather=options.feather, landmarks=detected)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(result.frames[0].numpy()).save(options.out)
     changed = ", ".join(f"{k}={v:g}" for k, v in sliders.changed().items()) or "none (neutral)"
-    print(f"wrote {args.out} (sliders: {changed})", file=sys.stderr)
+    print(f"wrote {options.out} (sliders: {changed})", file=sys.stderr)
     return 0

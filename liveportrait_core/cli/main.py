@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"animate": animate, "edit": edit}
+COMMANDS = {"animate": animate, "edit": edit, "crop": crop_main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,8 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return convert.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "crop":
-            return crop_main(args, args.weights)
         return COMMANDS[args.command](args)
     except (WeightsNotFoundError, FaceModelsNotFoundError, CheckpointError, TemplateError, MediaError, ImportError) as err:
         # user-fixable problems (missing or wrong files, unreadable inputs, missing packages): the message says what to do
