@@ -10,9 +10,9 @@ from torch import Tensor
 
 from ..liveportrait_core.editing.sliders import ExpressionSliders
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
+from ..liveportrait_core.motion.frame_policy import POLICIES
 from ..liveportrait_core.pipeline.animation import Animation, frame_ranges, plan_animation
 from ..liveportrait_core.pipeline.face_keypoints import FaceDriving
-from ..liveportrait_core.pipeline.frame_policy import POLICIES
 from ..liveportrait_core.pipeline.source_frames import SourceFrames
 from ..liveportrait_core.pipeline.video_to_video import SourceVideoOptions
 from .choices import check_choices

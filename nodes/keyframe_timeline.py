@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 
 from ..liveportrait_core.editing.apply_sliders import slider_motion
+from ..liveportrait_core.editing.keyframes import EASINGS, Keyframe, keyframe_sliders
 from ..liveportrait_core.editing.sliders import ExpressionSliders
-from ..liveportrait_core.motion.keyframes import EASINGS, Keyframe, keyframe_sliders
 from ..liveportrait_core.pipeline.engine import SourceState
 from .comfy import io
 from .expression_editor import edited_keypoints

@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 from benchmark import synthetic_weights  # noqa: E402  (the same cached synthetic weights as the tests)
 from liveportrait_core.editing.apply_sliders import slider_keypoints# noqa: E402
 from liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders# noqa: E402
+from liveportrait_core.faces.input_tensors import resize_to_input, to_tensor  # noqa: E402
 from liveportrait_core.pipeline.engine import LivePortraitEngine  # noqa: E402
-from liveportrait_core.pipeline.prepare import resize_to_input, to_tensor  # noqa: E402
 from liveportrait_core.pipeline.render import to_uint8  # noqa: E402
 from liveportrait_core.weights.files import load_networks  # noqa: E402
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from liveportrait_core.editing.apply_sliders import slider_motion
+from liveportrait_core.editing.keyframes import Keyframe, ease, keyframe_motion, keyframe_sliders
 from liveportrait_core.editing.sliders import ExpressionSliders
 from liveportrait_core.motion.anchors import most_neutral_frame, neutral_reference, with_anchor
 from liveportrait_core.motion.driving import EYE_KEYPOINTS, LIP_KEYPOINTS, DrivingOptions, driven_motion, lip_array
-from liveportrait_core.motion.keyframes import Keyframe, ease, keyframe_motion, keyframe_sliders
 from liveportrait_core.motion.ops import (
     blend,
     concatenate,

@@ -12,6 +12,7 @@ import torch
 from liveportrait_core.faces.face_tracks import face_tracks
 from liveportrait_core.media import iter_video_frames
 from liveportrait_core.motion.driving import LIP_ARRAY, DrivingOptions
+from liveportrait_core.motion.frame_policy import align_frames
 from liveportrait_core.motion.pose import rotation_matrix, transform_keypoints
 from liveportrait_core.motion.retargeting import combined_eye_ratio, eye_retargeting_delta
 from liveportrait_core.motion.sequence import MotionSequence
@@ -20,7 +21,6 @@ from liveportrait_core.motion.templates import load_template
 from liveportrait_core.pipeline.animation import detect_frames, frame_ranges, plan_animation
 from liveportrait_core.pipeline.engine import LivePortraitEngine
 from liveportrait_core.pipeline.face_keypoints import FaceDriving
-from liveportrait_core.pipeline.frame_policy import align_frames
 from liveportrait_core.pipeline.source_frames import SourceFrames
 from liveportrait_core.pipeline.video_to_video import (EYE_HOLD_OPEN, SourceVideoOptions, eye_hold_delta, source_video_keypoints,
                                               source_video_motion)

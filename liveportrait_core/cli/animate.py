@@ -17,15 +17,15 @@ from ..faces.detector import FaceChoice
 from ..faces.driving_crop import DRIVING_MODES
 from ..faces.face_tracks import face_tracks
 from ..faces.pasteback import DEFAULT_FEATHER
-from ..media import media_kind, write_frames
+from ..media import write_frames
 from ..motion.animals import check_animal_options
 from ..motion.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions
+from ..motion.frame_policy import POLICIES
 from ..motion.templates import save_template
 from ..pipeline.animation import Animation, detect_frames, frame_ranges, plan_animation
-from ..pipeline.driving_files import DrivingCrop, load_driving
+from ..pipeline.driving_files import DrivingCrop, load_driving, media_kind
 from ..pipeline.engine import LivePortraitEngine
 from ..pipeline.face_keypoints import FaceDriving
-from ..pipeline.frame_policy import POLICIES
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.video_to_video import SourceVideoOptions
 from .common import EngineOptions, add_engine_arguments, print_progress

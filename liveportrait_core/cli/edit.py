@@ -16,7 +16,6 @@ from typing import Callable
 from PIL import Image
 
 from ..editing.sliders import SLIDERS, ExpressionSliders
-from ..editing.still import edit_still
 from ..faces import NoFaceError
 from ..faces.crop_geometry import CropParams
 from ..faces.detector import FaceChoice
@@ -24,6 +23,7 @@ from ..faces.face_tracks import face_tracks
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..pipeline.animation import detect_frames
 from ..pipeline.source_frames import SourceFrames
+from ..pipeline.still_edit import edit_still
 from .common import EngineOptions, add_engine_arguments
 from .crop import DetectorOptions, LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 

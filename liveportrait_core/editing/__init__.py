@@ -1,1 +1,1 @@
-"""Expression editing: the slider table, applying sliders to motion, and editing source videos."""
+"""Expression editing: the slider table and slider states, applying them to motion, keyframe timelines, editing source videos."""

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from ..motion.frame_policy import extend_indices
 from ..motion.sequence import MotionSequence
 from ..networks.stitching import StitchingRetargeting
-from ..pipeline.frame_policy import extend_indices
 from .apply_sliders import slider_keypoints
 from .sliders import ExpressionSliders
 

@@ -17,10 +17,8 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from PIL import Image, UnidentifiedImageError
 
-from ..motion.templates import TEMPLATE_EXTENSIONS
 from .images import MediaError, checked_frames, write_png_frames
 
-MediaKind = Literal["image", "video", "template"]
 
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709
 
@@ -131,15 +129,13 @@ def iter_video_frames(path: str | Path, chunk: int = 16, start: int = 0, limit: 
             yield np.stack(batch)
 
 
-def media_kind(path: str | Path) -> MediaKind:
-    """Whether ``path`` is a motion template (by extension), a still image (Pillow) or a video (PyAV).
+def image_or_video(path: str | Path) -> Literal["image", "video"]:
+    """Whether ``path`` is a still image (Pillow) or a video (PyAV).
 
     Animated images (GIF, APNG, WebP) count as videos; any other file PyAV can demux with a
     video stream (mp4, mov, mkv, webm, avi ...) is a video.
     """
     path = Path(path)
-    if path.suffix.lower() in TEMPLATE_EXTENSIONS:
-        return "template"
     try:
         with Image.open(path) as img:
             if not getattr(img, "is_animated", False):
@@ -151,13 +147,13 @@ def media_kind(path: str | Path) -> MediaKind:
             _first_frame(container, _video_stream(container, path), path)
             return "video"
     except MediaError as exc:
-        raise MediaError(f"{path} is neither an image, a video nor a motion template ({exc})") from exc
+        raise MediaError(f"{path} is neither an image nor a video ({exc})") from exc
 
 
 def is_video(path: str | Path) -> bool:
-    """Whether ``path`` is a video (see :func:`media_kind`); False for images, templates and unreadable files."""
+    """Whether ``path`` is a video (see :func:`image_or_video`); False for images and unreadable files."""
     try:
-        return media_kind(path) == "video"
+        return image_or_video(path) == "video"
     except MediaError:
         return False
 

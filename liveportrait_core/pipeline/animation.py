@@ -19,10 +19,10 @@ from typing import Iterable, Iterator, Sequence
 
 from ..faces import CropTrack, FaceDetections, FaceDetector
 from ..faces.pasteback import DEFAULT_FEATHER
+from ..motion.frame_policy import align_frames
 from .compositing import AnimatedFace, CompositeChunk, render_faces
 from .engine import LivePortraitEngine
 from .face_keypoints import FaceDriving, face_keypoints
-from .frame_policy import align_frames
 from .render import ProgressHook
 from .source_frames import SourceFrames
 from .source_motion import CHUNK, source_motions

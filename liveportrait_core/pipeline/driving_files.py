@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 import numpy as np
 import torch
@@ -13,15 +13,27 @@ from ..faces.crop import MissingFace
 from ..faces.crop_smoothing import fill_gaps
 from ..faces.driving_crop import DrivingMode
 from ..faces.images import frames_tensor
-from ..media import iter_video_frames, media_kind, probe_video, read_image
+from ..media import MediaError, image_or_video, iter_video_frames, probe_video, read_image
 from ..motion.driving import DrivingOptions
-from ..motion.templates import load_template
+from ..motion.templates import TEMPLATE_EXTENSIONS, load_template
 from .engine import LivePortraitEngine
 from .face_keypoints import FaceDriving
 
 IMAGE_FPS = 25.0  # official output fps when nothing else sets it
 CHUNK = 16
 
+
+MediaKind = Literal["image", "video", "template"]
+
+
+def media_kind(path: str | Path) -> MediaKind:
+    """Whether ``path`` is a motion template (by extension), a still image or a video (:func:`~..media.image_or_video`)."""
+    if Path(path).suffix.lower() in TEMPLATE_EXTENSIONS:
+        return "template"
+    try:
+        return image_or_video(path)
+    except MediaError as exc:  # the reader's own error, under a message that names templates too
+        raise MediaError(f"{path} is neither an image, a video nor a motion template ({exc.__cause__})") from exc.__cause__
 
 @dataclass(frozen=True)
 class DrivingCrop:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..editing.apply_sliders import slider_keypoints
+from ..editing.sliders import ExpressionSliders
 from ..faces import CropTrack
 from ..faces.pasteback import DEFAULT_FEATHER
-from ..pipeline.compositing import AnimatedFace, render_faces
-from ..pipeline.engine import LivePortraitEngine
-from ..pipeline.source_frames import SourceFrames
-from ..pipeline.source_motion import source_motions
-from .apply_sliders import slider_keypoints
-from .sliders import ExpressionSliders
+from .compositing import AnimatedFace, render_faces
+from .engine import LivePortraitEngine
+from .source_frames import SourceFrames
+from .source_motion import source_motions
 
 
 @dataclass

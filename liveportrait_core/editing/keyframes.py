@@ -15,9 +15,9 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from ..editing.sliders import SLIDERS, ExpressionSliders
-from .ops import blend, concatenate
-from .sequence import MotionSequence
+from ..motion.ops import blend, concatenate
+from ..motion.sequence import MotionSequence
+from .sliders import SLIDERS, ExpressionSliders
 
 EASINGS = ("linear", "ease_in_out", "hold")
 
