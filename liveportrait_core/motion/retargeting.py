@@ -174,6 +174,12 @@ def retarget_keypoints(
     return x if after_stitching is None else x + after_stitching
 
 
+def final_keypoints(x_s: Tensor, x: Tensor, multiplier: float, after_stitching: Tensor | None = None) -> Tensor:
+    """The tail of :func:`animate_keypoints`: retargeted (and stitched) keypoints ``x`` plus the lip-normalisation
+    delta of :func:`unstitched_keypoints` when it is still to add, then the driving multiplier; (N, 21, 3)."""
+    return apply_driving_multiplier(x_s, x if after_stitching is None else x + after_stitching, multiplier)
+
+
 def animate_keypoints(
     module: StitchingRetargeting | None,
     source: MotionSequence,
@@ -186,7 +192,7 @@ def animate_keypoints(
     """Final driving keypoints for the warping network, all N frames at once.
 
     :func:`~liveportrait_core.motion.driving.driven_keypoints`, then :func:`retarget_keypoints` (ratios from
-    ``source.eye_ratio`` / ``source.lip_ratio`` and the driving sequence's), then the driving multiplier.
+    ``source.eye_ratio`` / ``source.lip_ratio`` and the driving sequence's), then :func:`final_keypoints`.
 
     Args:
         source: one frame with R, exp, scale, t, kp (and x_s, ratios when known).
@@ -207,7 +213,7 @@ def animate_keypoints(
         driving_eye_ratio=driving.eye_ratio,
         driving_lip_ratio=driving.lip_ratio,
     )
-    return apply_driving_multiplier(x_s, x, options.multiplier)
+    return final_keypoints(x_s, x, options.multiplier)
 
 
 def _required(value: Tensor | None, name: str, option: str) -> Tensor:
