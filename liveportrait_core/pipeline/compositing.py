@@ -2,7 +2,7 @@
 
 Output frame i shows source frame ``source_index[i]`` with each face rendered at its driving keypoints
 ``keypoints[i]`` and pasted back, one face after the other, with the official feathered mask. Memory
-stays bounded by the chunk: the source pictures and each face's feature volumes (8 MB a frame) exist
+stays bounded by the chunk: the source pictures and each face's feature volumes (32 × 16 × 64 × 64 a frame) exist
 for one chunk only (for a still image: once). A frame where a face was not found keeps its pixels there.
 """
 from __future__ import annotations

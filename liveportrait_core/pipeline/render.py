@@ -10,8 +10,8 @@ from torch import Tensor, nn
 ProgressHook = Callable[[int, int], None]
 Renderer = Callable[[Tensor], Tensor]  # (n, 21, 3) driving keypoints -> (n, 3, 512, 512) frames
 
-# Peak device memory per frame of a render batch, measured on an H100 (8.3 GiB at batch 32 in bf16);
-# fp32 activations take twice that.
+# Peak device memory per frame of a render batch in fp16/bf16, as measured (docs/performance.md, memory against
+# length); fp32 activations take twice that.
 BYTES_PER_FRAME = {torch.float32: 520 * 2**20, torch.float16: 260 * 2**20, torch.bfloat16: 260 * 2**20}
 MAX_CHUNK = {"cuda": 32, "cpu": 4}  # past these, bigger batches stop paying (measured) while memory keeps growing
 
