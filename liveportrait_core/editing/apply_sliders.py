@@ -104,7 +104,7 @@ def posed_keypoints(motion: MotionSequence, official_tz: bool = True) -> Tensor:
 
 
 def frame_keypoints(source: MotionSequence) -> Tensor:
-    """``x_s`` of the source: (1, 21, 3) of a still (see :func:`~.driving.source_keypoints`), or (N, 21, 3)
+    """``x_s`` of the source: (1, 21, 3) of a still (see :func:`~liveportrait_core.motion.driving.source_keypoints`), or (N, 21, 3)
     of N source-video frames, each its own source."""
     if len(source) == 1:
         return source_keypoints(source)
@@ -190,7 +190,7 @@ def slider_keypoints(
     Args:
         module: the stitching/retargeting networks (may be None without stitching and ratio targets).
         source: the still source (one frame with kp; x_s and ratios as needed), or N source-video frames
-            (each with kp, x_s and its own ratios as needed; see :mod:`.video_editing`).
+            (each with kp, x_s and its own ratios as needed; see :mod:`.video`).
         sliders: one state, or per-frame values.
         motion: the motion to edit, N frames (e.g. a driven motion); default the source itself.
         stitching: apply the stitching MLP (the app's default).

@@ -13,7 +13,7 @@ source (its pose, expression δ_i, scale, translation, keypoints ``x_s,i`` and e
    (``stitch(x_s, x_s)`` is not ``x_s``), as on the still path.
 
 With a driving motion too, the driving comes first: the official source-video transfer
-(:func:`~.video_to_video.source_video_motion`) gives each frame's driven motion, the sliders edit it (steps
+(:func:`~liveportrait_core.pipeline.video_to_video.source_video_motion`) gives each frame's driven motion, the sliders edit it (steps
 1–3) and the rest of that path follows (stitching, driving retargeting, eye hold, multiplier), so neutral
 sliders change nothing there either.
 

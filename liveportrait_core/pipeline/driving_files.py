@@ -27,7 +27,7 @@ MediaKind = Literal["image", "video", "template"]
 
 
 def media_kind(path: str | Path) -> MediaKind:
-    """Whether ``path`` is a motion template (by extension), a still image or a video (:func:`~..media.image_or_video`)."""
+    """Whether ``path`` is a motion template (by extension), a still image or a video (:func:`~liveportrait_core.media.image_or_video`)."""
     if Path(path).suffix.lower() in TEMPLATE_EXTENSIONS:
         return "template"
     try:

@@ -1,11 +1,11 @@
 """Driving keypoints of one face, whatever drives it and whatever it sits in.
 
-* a still human source: the official image path (:func:`~.retargeting.animate_keypoints`);
+* a still human source: the official image path (:func:`~liveportrait_core.motion.retargeting.animate_keypoints`);
 * a source video: the official source-video path (:mod:`.video_to_video`);
-* animals (the engine's weights are the animal variant): the official animal path (:mod:`.animals`).
+* animals (the engine's weights are the animal variant): the official animal path (:mod:`~liveportrait_core.motion.animals`).
 
 Expression sliders edit a source video's frames, on their own motion or on top of a driving motion
-(:mod:`.video_editing`).
+(:mod:`~liveportrait_core.editing.video`).
 """
 from __future__ import annotations
 

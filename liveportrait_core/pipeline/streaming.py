@@ -1,7 +1,7 @@
 """Animated faces straight into a video file: render a chunk, paste it back, encode it, drop it.
 
 Memory is bounded by the chunk whatever the number of frames: the driving motion is small (a few hundred
-bytes a frame, see ``driving_input.load_driving``, which decodes the driving video in chunks), source
+bytes a frame, see ``driving_files.load_driving``, which decodes the driving video in chunks), source
 video frames are decoded chunk by chunk (``source_frames``), and each rendered chunk is pasted back by
 ``compositing.render_faces`` (the one compositing path) and handed to the encoder before the next one is
 rendered. On an exception (an interrupt raised by ``on_progress``) the frames written so far are finished

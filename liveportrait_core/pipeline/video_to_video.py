@@ -11,13 +11,13 @@ with driving frame i. What is taken from the driving motion, before Kalman smoot
 * absolute: the driving expression and rotation (smoothed for a video), and for "all"/"pose" the
   driving translation (unsmoothed).
 
-The expression is written into the source's own ``δ_s,i`` only where :func:`~.driving.expression_mask`
+The expression is written into the source's own ``δ_s,i`` only where :func:`~liveportrait_core.motion.driving.expression_mask`
 of the absolute mode says, for relative motion too (as the official code does for source videos);
 scale and, for relative motion, translation stay the source frame's; no expression-friendly rescaling.
 Then the official "Algorithm 1" per frame against ``x_s,i`` (stitching, eye/lip retargeting with the
 source frame's ratios, lip normalisation), the eye hold (:attr:`SourceVideoOptions.eye_hold`) and the
 driving multiplier. Expression sliders, when given, edit each frame's driven motion before the keypoints are
-posed (:mod:`.video_editing`).
+posed (:mod:`~liveportrait_core.editing.video`).
 """
 from __future__ import annotations
 
