@@ -1,6 +1,6 @@
-"""``python -m liveportrait_core``: see :mod:`liveportrait_core.cli`."""
+"""``python -m liveportrait_core``: see :mod:`liveportrait_core.cli.main`."""
 import sys
 
-from .cli import main
+from .cli.main import main
 
 sys.exit(main())

@@ -1,16 +1,16 @@
 """Retarget with the animal checkpoints: the official animal pipeline, whose only option is the driving multiplier."""
 from __future__ import annotations
 
-from ..liveportrait_core.animals import ANIMAL_OPTIONS, animal_keypoints, check_animal_options
-from ..liveportrait_core.driving import DrivingOptions
-from ..liveportrait_core.engine import SourceState
+from ..liveportrait_core.motion.animals import ANIMAL_OPTIONS, animal_keypoints, check_animal_options
+from ..liveportrait_core.motion.driving import DrivingOptions
+from ..liveportrait_core.pipeline.engine import SourceState
 from .models import LoadedModels
 from .payloads import DrivenKeypoints, DrivingMotion
 
 
 def animal_retarget(models: LoadedModels, source: SourceState, motion: DrivingMotion,
                     options: DrivingOptions) -> DrivenKeypoints:
-    """Driven keypoints of the animal pipeline (:func:`~liveportrait_core.animals.animal_keypoints`), not stitched:
+    """Driven keypoints of the animal pipeline (:func:`~liveportrait_core.motion.animals.animal_keypoints`), not stitched:
     the official advice is to leave stitching off for animals, so the Stitch node is usually bypassed."""
     try:
         check_animal_options(options)

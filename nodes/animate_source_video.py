@@ -8,14 +8,13 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from ..liveportrait_core.animation import Animation, plan_animation
-from ..liveportrait_core.cli_support import frame_ranges
-from ..liveportrait_core.expression_editor import ExpressionSliders
-from ..liveportrait_core.face_keypoints import FaceDriving
+from ..liveportrait_core.editing.sliders import ExpressionSliders
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
-from ..liveportrait_core.frame_policy import POLICIES
-from ..liveportrait_core.source_frames import SourceFrames
-from ..liveportrait_core.video_to_video import SourceVideoOptions
+from ..liveportrait_core.motion.frame_policy import POLICIES
+from ..liveportrait_core.pipeline.animation import Animation, frame_ranges, plan_animation
+from ..liveportrait_core.pipeline.face_keypoints import FaceDriving
+from ..liveportrait_core.pipeline.source_frames import SourceFrames
+from ..liveportrait_core.pipeline.video_to_video import SourceVideoOptions
 from .choices import check_choices
 from .comfy import io, model_management
 from .images import check_image, from_uint8, to_uint8

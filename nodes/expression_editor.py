@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..liveportrait_core.driving import DrivingOptions, driven_motion
-from ..liveportrait_core.engine import SourceState
-from ..liveportrait_core.expression_editor import SLIDERS, ExpressionSliders, slider_keypoints
-from ..liveportrait_core.retargeting import stitch
+from ..liveportrait_core.editing.apply_sliders import slider_keypoints
+from ..liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders
+from ..liveportrait_core.motion.driving import DrivingOptions, driven_motion
+from ..liveportrait_core.motion.retargeting import stitch
+from ..liveportrait_core.pipeline.engine import SourceState
 from .comfy import io, ui
 from .images import to_image
 from .models import LoadedModels

@@ -1,9 +1,9 @@
 """Node: the expression and/or head rotation of a reference picture (or clip) taken into the source, by region."""
 from __future__ import annotations
 
-from ..liveportrait_core.engine import SourceState
-from ..liveportrait_core.expression_editor import posed_keypoints
-from ..liveportrait_core.motion_regions import TRANSFER_REGIONS, transfer_expression
+from ..liveportrait_core.editing.apply_sliders import posed_keypoints
+from ..liveportrait_core.motion.regions import TRANSFER_REGIONS, transfer_expression
+from ..liveportrait_core.pipeline.engine import SourceState
 from .choices import check_choices
 from .comfy import io
 from .payloads import DrivenKeypoints, DrivingMotion

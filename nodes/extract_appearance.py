@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..liveportrait_core.engine import SourceState
+from ..liveportrait_core.pipeline.engine import SourceState
 from .comfy import io
 from .images import check_image, network_input
 from .models import LoadedModels

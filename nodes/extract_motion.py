@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..liveportrait_core.faces.smoothing import fill_gaps
+from ..liveportrait_core.faces.crop_smoothing import fill_gaps
 from .comfy import io
 from .images import check_image, network_chunks
 from .models import LoadedModels

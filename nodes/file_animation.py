@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..liveportrait_core.animation import detect_frames, plan_animation
-from ..liveportrait_core.driving import DrivingOptions
-from ..liveportrait_core.driving_input import DrivingCrop, load_driving
-from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.faces import FaceDetector
 from ..liveportrait_core.faces.face_tracks import face_tracks
-from ..liveportrait_core.source_frames import SourceFrames
-from ..liveportrait_core.streaming import PasteTarget, animation_to_video, render_to_video
+from ..liveportrait_core.motion.driving import DrivingOptions
+from ..liveportrait_core.pipeline.animation import detect_frames, plan_animation
+from ..liveportrait_core.pipeline.driving_files import DrivingCrop, load_driving
+from ..liveportrait_core.pipeline.engine import SourceState
+from ..liveportrait_core.pipeline.source_frames import SourceFrames
+from ..liveportrait_core.pipeline.streaming import PasteTarget, animation_to_video, render_to_video
 from .models import LoadedModels
 from .payloads import DrivingMotion
 from .render import progress_hook

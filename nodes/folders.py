@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..liveportrait_core.checkpoints import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX
 from ..liveportrait_core.faces.insightface_detector import MODEL_FILES as INSIGHTFACE_FILES
 from ..liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER
-from ..liveportrait_core.model_files import WeightsNotFoundError, ensure_weights, find_weights
-from ..liveportrait_core.template import TEMPLATE_EXTENSIONS
+from ..liveportrait_core.motion.templates import TEMPLATE_EXTENSIONS
+from ..liveportrait_core.weights.checkpoints import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX
+from ..liveportrait_core.weights.files import WeightsNotFoundError, ensure_weights, find_weights
 from .comfy import folder_paths
 
 WEIGHTS = "liveportrait"  # models/liveportrait: the five checkpoints (flat or hub layout) and face-detector files

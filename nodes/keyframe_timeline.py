@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..liveportrait_core.engine import SourceState
-from ..liveportrait_core.expression_editor import ExpressionSliders, slider_motion
-from ..liveportrait_core.keyframes import EASINGS, Keyframe, keyframe_sliders
+from ..liveportrait_core.editing.apply_sliders import slider_motion
+from ..liveportrait_core.editing.keyframes import EASINGS, Keyframe, keyframe_sliders
+from ..liveportrait_core.editing.sliders import ExpressionSliders
+from ..liveportrait_core.pipeline.engine import SourceState
 from .comfy import io
 from .expression_editor import edited_keypoints
 from .models import LoadedModels

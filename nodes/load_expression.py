@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..liveportrait_core.expression_editor import load_sliders
+from ..liveportrait_core.editing.slider_files import load_sliders
 from .choices import check_choices
 from .comfy import io
 from .folders import EXPRESSION_SUFFIX, TEMPLATES, template_files, template_path

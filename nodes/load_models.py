@@ -1,8 +1,8 @@
 """Node: load the five LivePortrait networks."""
 from __future__ import annotations
 
-from ..liveportrait_core.model_files import HUB_REPO_ID, VARIANTS
-from ..liveportrait_core.precision import PRECISIONS
+from ..liveportrait_core.pipeline.precision import PRECISIONS
+from ..liveportrait_core.weights.files import HUB_REPO_ID, VARIANTS
 from .choices import check_choices
 from .comfy import io
 from .folders import WEIGHTS

@@ -1,7 +1,7 @@
 """Node: a motion template from the templates folder (official .pkl or ours in .safetensors)."""
 from __future__ import annotations
 
-from ..liveportrait_core.template import TEMPLATE_EXTENSIONS, load_template
+from ..liveportrait_core.motion.templates import TEMPLATE_EXTENSIONS, load_template
 from .choices import check_choices
 from .comfy import io, model_management
 from .folders import TEMPLATES, template_files, template_path

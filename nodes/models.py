@@ -5,9 +5,9 @@ from dataclasses import dataclass, fields
 
 from torch import nn
 
-from ..liveportrait_core.engine import LivePortraitEngine
-from ..liveportrait_core.model_files import load_networks
 from ..liveportrait_core.acceleration import kept_kernel_bytes
+from ..liveportrait_core.pipeline.engine import LivePortraitEngine
+from ..liveportrait_core.weights.files import load_networks
 from .comfy import ModelPatcher, model_management
 from .folders import weights_folder
 

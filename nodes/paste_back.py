@@ -7,7 +7,7 @@ from torch import Tensor
 
 from ..liveportrait_core.faces import paste_back, paste_mask, warp_mask
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
-from ..liveportrait_core.frame_policy import POLICIES, pair_frames
+from ..liveportrait_core.motion.frame_policy import POLICIES, pair_frames
 from .choices import check_choices
 from .comfy import ProgressBar, io, model_management
 from .images import check_image, from_uint8, to_uint8

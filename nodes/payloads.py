@@ -5,11 +5,11 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
-from ..liveportrait_core.anchors import with_anchor
-from ..liveportrait_core.driving import apply_driving_multiplier
-from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.faces import CropTrack
-from ..liveportrait_core.motion_sequence import MotionSequence
+from ..liveportrait_core.motion.anchors import with_anchor
+from ..liveportrait_core.motion.retargeting import final_keypoints
+from ..liveportrait_core.motion.sequence import MotionSequence
+from ..liveportrait_core.pipeline.engine import SourceState
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class DrivingMotion:
 class DrivenKeypoints:
     """Keypoints that drive one source, split where the separate Stitch node comes in.
 
-    The final keypoints are ``x_s + (x + after_stitching - x_s) * multiplier`` with ``x`` stitched or
-    not, the same order of operations as :func:`liveportrait_core.retargeting.animate_keypoints`.
+    The final keypoints are :func:`~liveportrait_core.motion.retargeting.final_keypoints` of ``x``, stitched or
+    not: the tail of :func:`~liveportrait_core.motion.retargeting.animate_keypoints`.
     """
 
     source: SourceState
@@ -79,5 +79,4 @@ class DrivenKeypoints:
 
     def final(self) -> Tensor:
         """(N, 21, 3) keypoints for the warping network."""
-        x = self.x if self.after_stitching is None else self.x + self.after_stitching
-        return apply_driving_multiplier(self.source.x_s, x, self.multiplier)
+        return final_keypoints(self.source.x_s, self.x, self.multiplier, self.after_stitching)

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..liveportrait_core.render import ProgressHook, to_uint8
+from ..liveportrait_core.pipeline.render import ProgressHook, to_uint8
 from .comfy import ProgressBar, io, model_management
 from .images import to_image
 from .models import LoadedModels

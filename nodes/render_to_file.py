@@ -8,10 +8,10 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ..liveportrait_core.engine import SourceState
 from ..liveportrait_core.faces import FaceDetector
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
-from ..liveportrait_core.streaming import PasteTarget
+from ..liveportrait_core.pipeline.engine import SourceState
+from ..liveportrait_core.pipeline.streaming import PasteTarget
 from .choices import check_choices
 from .comfy import folder_paths, io, ui
 from .file_animation import AUDIO, NODE, VideoFile, animate_still, animate_video, audio_file

@@ -1,9 +1,9 @@
 """Node: the source's keypoints driven by a motion sequence, with the official retargeting options."""
 from __future__ import annotations
 
-from ..liveportrait_core.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions, driven_keypoints
-from ..liveportrait_core.engine import SourceState
-from ..liveportrait_core.retargeting import unstitched_keypoints
+from ..liveportrait_core.motion.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions, driven_keypoints
+from ..liveportrait_core.motion.retargeting import unstitched_keypoints
+from ..liveportrait_core.pipeline.engine import SourceState
 from .animal_retarget import animal_retarget
 from .choices import check_choices
 from .comfy import io

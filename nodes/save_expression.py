@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..liveportrait_core.expression_editor import ExpressionSliders, save_sliders
+from ..liveportrait_core.editing.slider_files import save_sliders
+from ..liveportrait_core.editing.sliders import ExpressionSliders
 from .comfy import folder_paths, io, ui
 from .folders import EXPRESSION_SUFFIX, TEMPLATES
 from .sockets import EDITING, Expression

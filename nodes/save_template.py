@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..liveportrait_core.template import save_template
+from ..liveportrait_core.motion.templates import save_template
 from .choices import check_choices
 from .comfy import folder_paths, io, ui
 from .folders import TEMPLATES

@@ -1,7 +1,7 @@
 """Node: the stitching network, as its own bypassable step."""
 from __future__ import annotations
 
-from ..liveportrait_core.retargeting import stitch
+from ..liveportrait_core.motion.retargeting import stitch
 from .comfy import io
 from .models import LoadedModels
 from .payloads import DrivenKeypoints

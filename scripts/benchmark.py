@@ -26,12 +26,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liveportrait_core.driving import DrivingOptions  # noqa: E402
-from liveportrait_core.engine import LivePortraitEngine  # noqa: E402
-from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.pose import KeypointInfo  # noqa: E402
-from liveportrait_core.precision import resolve_device  # noqa: E402
-from liveportrait_core.retargeting import animate_keypoints  # noqa: E402
+from liveportrait_core.motion.driving import DrivingOptions  # noqa: E402
+from liveportrait_core.motion.pose import KeypointInfo  # noqa: E402
+from liveportrait_core.motion.retargeting import animate_keypoints  # noqa: E402
+from liveportrait_core.pipeline.engine import LivePortraitEngine  # noqa: E402
+from liveportrait_core.pipeline.precision import resolve_device  # noqa: E402
+from liveportrait_core.weights.files import load_networks  # noqa: E402
 
 
 def autocast(device: torch.device, dtype: torch.dtype):
@@ -116,8 +116,8 @@ def length_run(weights: Path, device: torch.device, precision: str, frames: int,
     import tempfile
 
     from liveportrait_core.media import VideoWriter
-    from liveportrait_core.motion_sequence import MotionSequence
-    from liveportrait_core.render import to_uint8
+    from liveportrait_core.motion.sequence import MotionSequence
+    from liveportrait_core.pipeline.render import to_uint8
 
     engine = LivePortraitEngine(load_networks(weights, download=False), device, precision)
     torch.manual_seed(0)

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liveportrait_core.cli import DEFAULT_WEIGHTS  # noqa: E402
+from liveportrait_core.cli.main import DEFAULT_WEIGHTS  # noqa: E402
 from liveportrait_core.faces import BACKENDS, create_detector, cut_crops, track_source_image  # noqa: E402
 from liveportrait_core.faces.draw import draw_landmarks  # noqa: E402
 from liveportrait_core.media import read_image  # noqa: E402

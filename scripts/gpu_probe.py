@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from liveportrait_core.acceleration import Routes, accelerate_renderer, depth_slices, fourier_heads  # noqa: E402
-from liveportrait_core.model_files import load_networks  # noqa: E402
+from liveportrait_core.weights.files import load_networks  # noqa: E402
 
 DEVICE = torch.device("cuda")
 

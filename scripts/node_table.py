@@ -1,5 +1,5 @@
 """Write the README's generated tables between their markers: the nodes (from their schemas, ``/object_info``)
-and the expression sliders (from :func:`liveportrait_core.expression_editor.slider_table`).
+and the expression sliders (from :func:`liveportrait_core.editing.sliders.slider_table`).
 
 usage: python scripts/node_table.py [--server URL] [--check]
 """
@@ -16,7 +16,7 @@ sys.path.insert(0, str(SCRIPTS))
 from build_workflows import REPO, schemas_from  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-from liveportrait_core.expression_editor import slider_table  # noqa: E402
+from liveportrait_core.editing.sliders import slider_table# noqa: E402
 
 README = REPO / "README.md"
 PREFIX = "LPK_"

@@ -27,7 +27,7 @@ sys.path[:0] = [str(SCRIPTS), str(REPO)]
 import queue_workflow  # noqa: E402
 from liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER  # noqa: E402
 from liveportrait_core.faces.model_store import ensure_model_files  # noqa: E402
-from liveportrait_core.model_files import ensure_weights  # noqa: E402
+from liveportrait_core.weights.files import ensure_weights  # noqa: E402
 
 COMFYUI = Path(os.environ.get("COMFYUI_DIR", REPO / ".comfyui"))
 WORKFLOW = REPO / "workflows" / "api" / "animate_driving_video.json"

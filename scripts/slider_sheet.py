@@ -29,11 +29,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from benchmark import synthetic_weights  # noqa: E402  (the same cached synthetic weights as the tests)
-from liveportrait_core.engine import LivePortraitEngine  # noqa: E402
-from liveportrait_core.expression_editor import SLIDERS, ExpressionSliders, slider_keypoints  # noqa: E402
-from liveportrait_core.model_files import load_networks  # noqa: E402
-from liveportrait_core.prepare import resize_to_input, to_tensor  # noqa: E402
-from liveportrait_core.render import to_uint8  # noqa: E402
+from liveportrait_core.editing.apply_sliders import slider_keypoints# noqa: E402
+from liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders# noqa: E402
+from liveportrait_core.faces.input_tensors import resize_to_input, to_tensor  # noqa: E402
+from liveportrait_core.pipeline.engine import LivePortraitEngine  # noqa: E402
+from liveportrait_core.pipeline.render import to_uint8  # noqa: E402
+from liveportrait_core.weights.files import load_networks  # noqa: E402
 
 DEFAULT_SOURCE = REPO.parent / "shared" / "conformance" / "source_s6.png"
 RATIO_SLIDERS = ("target_eye_ratio", "target_lip_ratio")

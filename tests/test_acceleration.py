@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from liveportrait_core.acceleration import Routes, accelerate, accelerate_renderer, kept_kernel_bytes
 from liveportrait_core.acceleration.generator import FastSPADEResnetBlock, fold_spectral_norm
-from liveportrait_core.model_files import load_networks
+from liveportrait_core.weights.files import load_networks
 from liveportrait_core.networks import build_network
 from liveportrait_core.networks.spade_generator import SPADEResnetBlock, SpectralConv2d
 

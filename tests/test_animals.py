@@ -9,15 +9,15 @@ import pytest
 import torch
 from PIL import Image
 
-from liveportrait_core.animals import ANIMAL_OPTIONS, animal_keypoints
-from liveportrait_core.checkpoints import load_network
-from liveportrait_core.driving import DrivingOptions, motion_multiplier
 from liveportrait_core.faces import paste_mask, warp_mask
 from liveportrait_core.faces.box_crop import track_center, track_face_box
 from liveportrait_core.faces.crop_geometry import CropParams, transform_points
-from liveportrait_core.model_files import find_weights
-from liveportrait_core.pose import transform_keypoints
-from liveportrait_core.retargeting import stitch
+from liveportrait_core.motion.animals import ANIMAL_OPTIONS, animal_keypoints
+from liveportrait_core.motion.driving import DrivingOptions, motion_multiplier
+from liveportrait_core.motion.pose import transform_keypoints
+from liveportrait_core.motion.retargeting import stitch
+from liveportrait_core.weights.checkpoints import load_network
+from liveportrait_core.weights.files import find_weights
 from tests.conftest import ASSETS, REPO, WEIGHT_FILES, require
 from tests.test_video_to_video import random_motion
 

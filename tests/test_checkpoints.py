@@ -8,18 +8,19 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from liveportrait_core import model_files
-from liveportrait_core.checkpoints import (
+from liveportrait_core.cli.convert import convert_to_safetensors
+from liveportrait_core.cli.convert import main as convert_main
+from liveportrait_core.networks import NETWORK_NAMES
+from liveportrait_core.weights import files as model_files
+from liveportrait_core.weights.checkpoints import (
     CheckpointError,
     CheckpointMismatchError,
-    convert_main,
-    convert_to_safetensors,
     expected_shapes,
     load_network,
     read_metadata,
     read_state_dict,
 )
-from liveportrait_core.model_files import (
+from liveportrait_core.weights.files import (
     HUB_REPO_ID,
     LivePortraitNetworks,
     WeightsNotFoundError,
@@ -28,7 +29,6 @@ from liveportrait_core.model_files import (
     find_weights,
     load_networks,
 )
-from liveportrait_core.networks import NETWORK_NAMES
 
 F, M, W, G, S = NETWORK_NAMES
 HUMAN_HUB = [f"liveportrait/base_models/{n}.pth" for n in (F, M, W, G)] + [f"liveportrait/retargeting_models/{S}.pth"]

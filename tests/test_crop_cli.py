@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from liveportrait_core.cli import main
-from liveportrait_core.media import iter_video_frames
+from liveportrait_core.cli.main import main
 from liveportrait_core.faces.pasteback import paste_mask, warp_mask
+from liveportrait_core.media import iter_video_frames
 from tests.conftest import ASSETS, REPO, require
 from tests.faces_support import HUMAN_PORTRAITS, eye_centres, face_models, mouth_centre, portrait  # noqa: F401
 from tests.test_cli import write_lossless_video

@@ -20,11 +20,11 @@ import torch
 
 from liveportrait_core.faces.crop import pick_per_frame, track_source_frames
 from liveportrait_core.faces.crop_geometry import transform_points
+from liveportrait_core.faces.crop_smoothing import fill_gaps, gaussian_smooth, jitter
 from liveportrait_core.faces.detector import FaceDetections, NoFaceError
 from liveportrait_core.faces.driving_crop import (
     average_box, driving_boxes, is_prepared_crop, smooth_boxes, track_driving_frames,
 )
-from liveportrait_core.faces.smoothing import fill_gaps, gaussian_smooth, jitter
 from liveportrait_core.media import iter_video_frames
 from tests.conftest import ASSETS, require
 from tests.faces_support import face_models, mediapipe_detector  # noqa: F401

@@ -9,16 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from liveportrait_core.animation import detect_frames
-from liveportrait_core.cli import main
-from liveportrait_core.edit_cli import option_name
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.expression_editor import SLIDERS, ExpressionSliders
+from liveportrait_core.cli.edit import option_name
+from liveportrait_core.cli.main import main
+from liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders
 from liveportrait_core.faces import paste_mask, warp_mask
 from liveportrait_core.faces.face_tracks import face_tracks
-from liveportrait_core.render import to_uint8
-from liveportrait_core.source_frames import SourceFrames
-from liveportrait_core.still_edit import edit_still
+from liveportrait_core.pipeline.animation import detect_frames
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline.render import to_uint8
+from liveportrait_core.pipeline.source_frames import SourceFrames
+from liveportrait_core.pipeline.still_edit import edit_still
 from tests.conftest import ASSETS, REPO, require
 from tests.faces_support import editing, face_models, mediapipe_detector  # noqa: F401
 

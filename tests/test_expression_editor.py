@@ -8,26 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.checkpoints import load_network
-from liveportrait_core.expression_editor import (
-    OFFICIAL_ARGUMENTS,
-    SLIDER_KEYPOINTS,
-    SLIDERS,
-    TARGETS,
-    ExpressionSliders,
-    expression_offset,
-    load_sliders,
-    posed_keypoints,
-    save_sliders,
-    slider_keypoints,
-    slider_motion,
-    slider_retargeting,
-    slider_table,
-)
+from liveportrait_core.editing.apply_sliders import expression_offset, posed_keypoints, slider_keypoints, slider_motion, slider_retargeting
+from liveportrait_core.editing.slider_files import load_sliders, save_sliders
+from liveportrait_core.editing.sliders import OFFICIAL_ARGUMENTS, SLIDERS, SLIDER_KEYPOINTS, TARGETS, ExpressionSliders, slider_table
 from liveportrait_core.faces.ratios import eye_open_ratio, lip_open_ratio
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.pose import rotation_matrix, rotation_to_degrees, transform_keypoints
-from liveportrait_core.retargeting import stitch
+from liveportrait_core.motion.pose import rotation_matrix, rotation_to_degrees, transform_keypoints
+from liveportrait_core.motion.retargeting import stitch
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.weights.checkpoints import load_network
 from tests.faces_support import editing  # noqa: F401  (fixture: the editing golden data, its comparison rules)
 
 EXPRESSION_SLIDERS = [name for name, spec in SLIDERS.items() if spec.target == "exp"]
@@ -102,9 +90,9 @@ def test_rendered_slider_image_matches_golden(editing, conformance_dir, syntheti
     """combo2 through the engine: source_s6.png as an already-cropped source, W + G on the synthetic weights."""
     from PIL import Image
 
-    from liveportrait_core.engine import LivePortraitEngine
-    from liveportrait_core.model_files import load_networks
-    from liveportrait_core.render import to_uint8
+    from liveportrait_core.pipeline.engine import LivePortraitEngine
+    from liveportrait_core.weights.files import load_networks
+    from liveportrait_core.pipeline.render import to_uint8
 
     engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), device="cpu", precision="fp32")
     rgb = np.array(Image.open(conformance_dir / "source_s6.png").convert("RGB"))

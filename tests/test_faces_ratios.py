@@ -1,12 +1,12 @@
 """Eye / lip open ratios against the official golden values (editing section 3, ``RATIO.*``), in the
-shapes ``liveportrait_core.retargeting`` takes."""
+shapes ``liveportrait_core.motion.retargeting`` takes."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from liveportrait_core.faces.ratios import eye_open_ratio, lip_open_ratio
-from liveportrait_core.retargeting import combined_eye_ratio, combined_lip_ratio
+from liveportrait_core.motion.retargeting import combined_eye_ratio, combined_lip_ratio
 from tests.faces_support import editing  # noqa: F401
 
 

@@ -85,7 +85,7 @@ def test_warping_takes_the_route_only_where_it_is_on(synthetic_weights):
     import dataclasses
 
     from liveportrait_core.acceleration import Routes, accelerate
-    from liveportrait_core.model_files import load_networks
+    from liveportrait_core.weights.files import load_networks
 
     torch.manual_seed(0)
     feature, kp_source = torch.randn(1, 32, 16, 64, 64) * 0.5, torch.rand(1, 21, 3) * 2 - 1

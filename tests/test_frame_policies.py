@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from liveportrait_core.frame_policy import POLICIES, pair_frames
+from liveportrait_core.motion.frame_policy import POLICIES, pair_frames
 
 
 @pytest.mark.parametrize("policy, short", [

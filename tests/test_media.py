@@ -17,11 +17,11 @@ from liveportrait_core.media import (
     fps_fraction,
     is_video,
     iter_video_frames,
-    media_kind,
     probe_video,
     read_image,
     write_png_frames,
 )
+from liveportrait_core.pipeline.driving_files import media_kind
 
 # name -> (width, height) as documented in shared/assets/README.md
 PORTRAITS = {

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.checkpoints import load_network
-from liveportrait_core.driving import (
+from liveportrait_core.motion.driving import (
     ABSOLUTE_EXP_AXES,
     EYE_KEYPOINTS,
     LIP_KEYPOINTS,
@@ -26,8 +25,7 @@ from liveportrait_core.driving import (
     motion_multiplier,
     source_keypoints,
 )
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.pose import (
+from liveportrait_core.motion.pose import (
     RAW_KEYS,
     KeypointInfo,
     headpose_to_degrees,
@@ -35,7 +33,7 @@ from liveportrait_core.pose import (
     rotation_to_degrees,
     transform_keypoints,
 )
-from liveportrait_core.retargeting import (
+from liveportrait_core.motion.retargeting import (
     LIP_NORMALIZE_THRESHOLD,
     animate_keypoints,
     combined_eye_ratio,
@@ -47,6 +45,8 @@ from liveportrait_core.retargeting import (
     stitch,
     stitching_delta,
 )
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.weights.checkpoints import load_network
 
 TAGS = ("source", "driving", "driving_flip")
 E2E_CASES = {  # tag -> (options, driving is a single image, frames)

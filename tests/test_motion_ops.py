@@ -7,11 +7,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from liveportrait_core.anchors import most_neutral_frame, neutral_reference, with_anchor
-from liveportrait_core.driving import EYE_KEYPOINTS, LIP_KEYPOINTS, DrivingOptions, driven_motion, lip_array
-from liveportrait_core.expression_editor import ExpressionSliders, slider_motion
-from liveportrait_core.keyframes import Keyframe, ease, keyframe_motion, keyframe_sliders
-from liveportrait_core.motion_ops import (
+from liveportrait_core.editing.apply_sliders import slider_motion
+from liveportrait_core.editing.keyframes import Keyframe, ease, keyframe_motion, keyframe_sliders
+from liveportrait_core.editing.sliders import ExpressionSliders
+from liveportrait_core.motion.anchors import most_neutral_frame, neutral_reference, with_anchor
+from liveportrait_core.motion.driving import EYE_KEYPOINTS, LIP_KEYPOINTS, DrivingOptions, driven_motion, lip_array
+from liveportrait_core.motion.ops import (
     blend,
     concatenate,
     cross_fade,
@@ -22,11 +23,11 @@ from liveportrait_core.motion_ops import (
     reverse,
     trim,
 )
-from liveportrait_core.motion_regions import REGION_KEYPOINTS, neutralize, scale_regions, transfer_expression
-from liveportrait_core.pose import rotation_matrix
-from liveportrait_core.rotations import interpolate_rotations, rotation_angle
-from liveportrait_core.smoothing import estimate_lag, jitter, kalman_smooth, one_euro, smooth_motion
-from liveportrait_core.template import load_template, save_template
+from liveportrait_core.motion.pose import rotation_matrix
+from liveportrait_core.motion.regions import REGION_KEYPOINTS, neutralize, scale_regions, transfer_expression
+from liveportrait_core.motion.rotations import interpolate_rotations, rotation_angle
+from liveportrait_core.motion.smoothing import estimate_lag, jitter, kalman_smooth, one_euro, smooth_motion
+from liveportrait_core.motion.templates import load_template, save_template
 from tests.faces_support import editing  # noqa: F401  (fixture: the editing golden data, its comparison rules)
 from tests.test_motion_math import random_motion
 

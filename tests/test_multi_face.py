@@ -9,15 +9,15 @@ import pytest
 import torch
 from PIL import Image
 
-from liveportrait_core.animation import detect_frames, plan_animation
-from liveportrait_core.compositing import render_faces
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.face_keypoints import FaceDriving, face_keypoints
 from liveportrait_core.faces import FaceDetections
 from liveportrait_core.faces.face_tracks import face_tracks
 from liveportrait_core.faces.identities import face_detections, follow_faces
-from liveportrait_core.source_frames import SourceFrames
-from liveportrait_core.template import load_template
+from liveportrait_core.motion.templates import load_template
+from liveportrait_core.pipeline.animation import detect_frames, plan_animation
+from liveportrait_core.pipeline.compositing import render_faces
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline.face_keypoints import FaceDriving, face_keypoints
+from liveportrait_core.pipeline.source_frames import SourceFrames
 from tests.conftest import ASSETS, REPO
 from tests.faces_support import face_models, mediapipe_detector, portrait  # noqa: F401
 from tests.test_cli import write_lossless_video

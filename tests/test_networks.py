@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.checkpoints import load_network
 from liveportrait_core.networks import NETWORK_NAMES
-from liveportrait_core.render import to_uint8, warp_decode
+from liveportrait_core.pipeline.render import to_uint8, warp_decode
+from liveportrait_core.weights.checkpoints import load_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -13,8 +13,10 @@ from PIL import Image
 
 import torch
 
-from liveportrait_core.expression_editor import SLIDERS, ExpressionSliders, expression_offset, load_sliders
-from liveportrait_core.template import load_template
+from liveportrait_core.editing.apply_sliders import expression_offset
+from liveportrait_core.editing.slider_files import load_sliders
+from liveportrait_core.editing.sliders import SLIDERS, ExpressionSliders
+from liveportrait_core.motion.templates import load_template
 from tests.comfy_server import REPO, image_outputs
 from tests.lp_prompts import Graph, models
 

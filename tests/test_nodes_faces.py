@@ -102,7 +102,7 @@ def test_driving_crops_carry_eye_and_lip_ratios(comfy_server, inputs):
     save = g.add("LPK_SaveMotionTemplate", motion=(motion, 0), filename_prefix="driving/cropped", format="safetensors")
     run = comfy_server.run(g.prompt)
     assert run.status == "success", run.messages[-1]
-    from liveportrait_core.template import load_template
+    from liveportrait_core.motion.templates import load_template
 
     motion = load_template(comfy_server.base / "models" / "liveportrait_templates" / run.outputs(save)["text"][0])
     assert motion.fps == pytest.approx(30.0)

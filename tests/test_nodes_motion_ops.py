@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from liveportrait_core import motion_ops, motion_regions
-from liveportrait_core.smoothing import smooth_motion
-from liveportrait_core.template import load_template
+from liveportrait_core.motion import ops as motion_ops, regions as motion_regions
+from liveportrait_core.motion.smoothing import smooth_motion
+from liveportrait_core.motion.templates import load_template
 from tests.comfy_server import image_outputs
 from tests.lp_prompts import DEFAULT_OPTIONS, Graph, models
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from liveportrait_core.template import load_template
+from liveportrait_core.motion.templates import load_template
 from tests.lp_prompts import Graph, models
 
 OFFICIAL = "d1.pkl"  # 16 frames at 30 fps, with eye / lip ratio lists

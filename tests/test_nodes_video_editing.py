@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from liveportrait_core.expression_editor import load_sliders
+from liveportrait_core.editing.slider_files import load_sliders
 from tests.comfy_server import image_outputs, video_output
 from tests.faces_support import face_models, server_face_models  # noqa: F401  (fixtures)
 from tests.lp_prompts import DEFAULT_OPTIONS, Graph, models

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.driving import DrivingOptions
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.model_files import load_networks
 from liveportrait_core.acceleration import Routes, accelerate_renderer
 from liveportrait_core.acceleration.depth_slices import conv2d_over_flattened_depth, conv3d_by_depth_taps
 from liveportrait_core.acceleration.layouts import apply_layouts
 from liveportrait_core.acceleration.warping import average_2x2
-from liveportrait_core.precision import resolve_dtype
+from liveportrait_core.motion.driving import DrivingOptions
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline.precision import resolve_dtype
+from liveportrait_core.weights.files import load_networks
 
 DEVICE = os.environ.get("LIVEPORTRAIT_TEST_DEVICE", "cpu")
 TOLERANCE = {"bf16": (0.010, 0.08), "fp16": (0.002, 0.02)}
@@ -155,7 +155,7 @@ def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
 @pytest.mark.parametrize("amx", [True, False])
 def test_auto_precision_on_an_amx_cpu_says_bf16_is_faster(synthetic_weights, monkeypatch, caplog, amx):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
-    with caplog.at_level("INFO", logger="liveportrait_core.engine"):
+    with caplog.at_level("INFO", logger="liveportrait_core.pipeline.engine"):
         engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "auto")
     assert engine.dtype == torch.float32
     assert ("precision 'bf16' renders about 4x faster" in caplog.text) == amx

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from liveportrait_core.acceleration import runtime
-from liveportrait_core.render import render_chunks
+from liveportrait_core.pipeline.render import render_chunks
 
 
 class FakeWarping(nn.Module):
@@ -158,8 +158,8 @@ def test_other_errors_are_not_taken_for_out_of_memory():
 
 def test_engine_fallback_renders_in_float32(synthetic_weights):
     """A poisoned bf16 generator (NaN weights) still yields the float32 frame, not black."""
-    from liveportrait_core.engine import LivePortraitEngine
-    from liveportrait_core.model_files import load_networks
+    from liveportrait_core.pipeline.engine import LivePortraitEngine
+    from liveportrait_core.weights.files import load_networks
 
     engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), "cpu", "bf16")
     torch.manual_seed(0)
@@ -173,7 +173,7 @@ def test_engine_fallback_renders_in_float32(synthetic_weights):
 
 
 def test_auto_chunk_size_is_bounded():
-    from liveportrait_core.render import auto_chunk_size
+    from liveportrait_core.pipeline.render import auto_chunk_size
 
     size = auto_chunk_size(torch.device("cpu"), torch.float32)
     assert 1 <= size <= 4

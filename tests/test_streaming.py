@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.engine import SourceState
 from liveportrait_core.faces import CropTrack, paste_back, paste_mask, warp_mask
 from liveportrait_core.faces.crop_geometry import invert_affine
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.streaming import PasteTarget, render_to_video
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.pipeline.engine import SourceState
+from liveportrait_core.pipeline.streaming import PasteTarget, render_to_video
 
 REPO = Path(__file__).resolve().parents[1]
 SHIFT = torch.tensor([[[1.0, 0.0, 64.0], [0.0, 1.0, 32.0], [0.0, 0.0, 1.0]]])  # a 512 crop at (64, 32) of 640x600
@@ -97,7 +97,7 @@ _MEASURE = """
 import json, sys
 import torch
 from tests.test_streaming import RandomEngine, source, target
-from liveportrait_core.streaming import render_to_video
+from liveportrait_core.pipeline.streaming import render_to_video
 n = render_to_video(RandomEngine(), source(), torch.zeros(int(sys.argv[1]), 21, 3), sys.argv[2], 25.0, paste=target(),
                     audio_from=sys.argv[3], chunk_size=4)
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.template import (
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.motion.templates import (
     TemplateError,
     UnsafePickleError,
     load_template,

@@ -10,14 +10,14 @@ import av
 import pytest
 import torch
 
-from liveportrait_core.checkpoints import load_network
-from liveportrait_core.driving import DrivingOptions
-from liveportrait_core.expression_editor import SLIDER_KEYPOINTS, SLIDERS, ExpressionSliders
-from liveportrait_core.face_keypoints import FaceDriving
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.retargeting import stitch
-from liveportrait_core.video_editing import edited_frame_keypoints, frame_sliders
-from liveportrait_core.video_to_video import source_video_keypoints
+from liveportrait_core.editing.sliders import SLIDERS, SLIDER_KEYPOINTS, ExpressionSliders
+from liveportrait_core.editing.video import edited_frame_keypoints, frame_sliders
+from liveportrait_core.motion.driving import DrivingOptions
+from liveportrait_core.motion.retargeting import stitch
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.pipeline.face_keypoints import FaceDriving
+from liveportrait_core.pipeline.video_to_video import source_video_keypoints
+from liveportrait_core.weights.checkpoints import load_network
 from tests.conftest import ASSETS, REPO, require
 from tests.faces_support import face_models  # noqa: F401  (fixture)
 from tests.test_video_to_video import random_motion

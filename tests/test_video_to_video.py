@@ -9,23 +9,22 @@ import numpy as np
 import pytest
 import torch
 
-from liveportrait_core.animation import detect_frames, plan_animation
-from liveportrait_core.checkpoints import load_network
-from liveportrait_core.cli_support import frame_ranges
-from liveportrait_core.driving import LIP_ARRAY, DrivingOptions
-from liveportrait_core.engine import LivePortraitEngine
-from liveportrait_core.face_keypoints import FaceDriving
 from liveportrait_core.faces.face_tracks import face_tracks
-from liveportrait_core.frame_policy import align_frames
 from liveportrait_core.media import iter_video_frames
-from liveportrait_core.motion_sequence import MotionSequence
-from liveportrait_core.pose import rotation_matrix, transform_keypoints
-from liveportrait_core.retargeting import combined_eye_ratio, eye_retargeting_delta
-from liveportrait_core.smoothing import kalman_smooth
-from liveportrait_core.source_frames import SourceFrames
-from liveportrait_core.template import load_template
-from liveportrait_core.video_to_video import (EYE_HOLD_OPEN, SourceVideoOptions, eye_hold_delta, source_video_keypoints,
+from liveportrait_core.motion.driving import LIP_ARRAY, DrivingOptions
+from liveportrait_core.motion.frame_policy import align_frames
+from liveportrait_core.motion.pose import rotation_matrix, transform_keypoints
+from liveportrait_core.motion.retargeting import combined_eye_ratio, eye_retargeting_delta
+from liveportrait_core.motion.sequence import MotionSequence
+from liveportrait_core.motion.smoothing import kalman_smooth
+from liveportrait_core.motion.templates import load_template
+from liveportrait_core.pipeline.animation import detect_frames, frame_ranges, plan_animation
+from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline.face_keypoints import FaceDriving
+from liveportrait_core.pipeline.source_frames import SourceFrames
+from liveportrait_core.pipeline.video_to_video import (EYE_HOLD_OPEN, SourceVideoOptions, eye_hold_delta, source_video_keypoints,
                                               source_video_motion)
+from liveportrait_core.weights.checkpoints import load_network
 from tests.conftest import ASSETS, REPO, require
 from tests.faces_support import face_models, mediapipe_detector  # noqa: F401
 from tests.test_cli import write_lossless_video

@@ -27,7 +27,7 @@ from .warping import FastConvBlock, FastDenseMotionNetwork
 from .winograd import winograd_kernel_bytes
 
 if TYPE_CHECKING:
-    from ..model_files import LivePortraitNetworks
+    from ..weights.files import LivePortraitNetworks
 
 __all__ = ["Routes", "accelerate", "accelerate_renderer", "kept_kernel_bytes"]
 

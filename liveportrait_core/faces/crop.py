@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..prepare import INPUT_SIZE, resize_to_input, to_tensor
 from .crop_geometry import SOURCE_CROP, CropParams, CropRect, crop_rect, invert_affine, rect_to_crop_matrix, transform_points
+from .crop_smoothing import fill_gaps, gaussian_smooth
 from .detector import FaceChoice, FaceDetections, NoFaceError, choose_faces
 from .images import frames_tensor
+from .input_tensors import INPUT_SIZE, resize_to_input, to_tensor
 from .ratios import eye_open_ratio, lip_open_ratio
-from .smoothing import fill_gaps, gaussian_smooth
 from .warp import downscale2, warp_affine_uint8
 
 MissingFace = Literal["fail", "skip"]

@@ -19,8 +19,8 @@ from torch import Tensor
 
 from .crop import CropTrack, MissingFace, pick_per_frame
 from .crop_geometry import DRIVING_CROP, CropParams, box_to_crop_matrix, crop_rect, rect_to_box
+from .crop_smoothing import fill_gaps, gaussian_smooth
 from .detector import FaceChoice, FaceDetections
-from .smoothing import fill_gaps, gaussian_smooth
 
 DrivingMode = Literal["average", "smooth"]
 DRIVING_MODES = ("average", "smooth")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from huggingface_hub import hf_hub_download
 
-from ..model_files import HUB_REPO_ID, hub_offline
+from ..weights.files import HUB_REPO_ID, hub_offline
 
 
 @dataclass(frozen=True)

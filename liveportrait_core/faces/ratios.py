@@ -1,4 +1,4 @@
-"""Eye and lip open ratios from 203-point landmarks, shaped for ``liveportrait_core.retargeting``.
+"""Eye and lip open ratios from 203-point landmarks, shaped for ``liveportrait_core.motion.retargeting``.
 
 Official ``calc_eye_close_ratio`` / ``calc_lip_close_ratio`` (larger means more open, despite the
 names). Scale- and rotation-invariant, so landmarks in original or crop pixels give the same values.

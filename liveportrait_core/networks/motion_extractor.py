@@ -91,7 +91,7 @@ class ConvNeXtV2Detector(nn.Module):
 
 class MotionExtractor(nn.Module):
     """(B, 3, 256, 256) in [0, 1] -> raw outputs: pitch/yaw/roll (B, 66) bin logits, t (B, 3), exp (B, 63),
-    scale (B, 1), kp (B, 63). Decoding to degrees and matrices lives in ``liveportrait_core.pose``."""
+    scale (B, 1), kp (B, 63). Decoding to degrees and matrices lives in ``liveportrait_core.motion.pose``."""
 
     def __init__(self):
         super().__init__()

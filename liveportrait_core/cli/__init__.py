@@ -1,0 +1,1 @@
+"""The command line: ``python -m liveportrait_core animate|edit|crop|convert`` (see :mod:`.main`)."""

@@ -1,0 +1,1 @@
+"""Expression editing: the slider table and slider states, applying them to motion, keyframe timelines, editing source videos."""

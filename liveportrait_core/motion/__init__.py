@@ -1,0 +1,1 @@
+"""Motion as data: the motion sequence, pose decoding, driving, retargeting, motion operations and templates."""

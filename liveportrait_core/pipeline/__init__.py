@@ -1,0 +1,1 @@
+"""From inputs to rendered frames: the engine, sources, driving files, animation plans, still edits, compositing and streaming."""

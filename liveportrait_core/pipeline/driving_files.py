@@ -1,0 +1,108 @@
+"""Driving motion from a file: a video (auto-cropped unless it is already a face crop), an image or a template."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import torch
+
+from ..faces import DRIVING_CROP, CropParams, FaceDetector, cut_crops, is_prepared_crop, network_input, track_driving_frames
+from ..faces.crop import MissingFace
+from ..faces.crop_smoothing import fill_gaps
+from ..faces.driving_crop import DrivingMode
+from ..faces.images import frames_tensor
+from ..media import MediaError, image_or_video, iter_video_frames, probe_video, read_image
+from ..motion.driving import DrivingOptions
+from ..motion.templates import TEMPLATE_EXTENSIONS, load_template
+from .engine import LivePortraitEngine
+from .face_keypoints import FaceDriving
+
+IMAGE_FPS = 25.0  # official output fps when nothing else sets it
+CHUNK = 16
+
+
+MediaKind = Literal["image", "video", "template"]
+
+
+def media_kind(path: str | Path) -> MediaKind:
+    """Whether ``path`` is a motion template (by extension), a still image or a video (:func:`~liveportrait_core.media.image_or_video`)."""
+    if Path(path).suffix.lower() in TEMPLATE_EXTENSIONS:
+        return "template"
+    try:
+        return image_or_video(path)
+    except MediaError as exc:  # the reader's own error, under a message that names templates too
+        raise MediaError(f"{path} is neither an image, a video nor a motion template ({exc.__cause__})") from exc.__cause__
+
+@dataclass(frozen=True)
+class DrivingCrop:
+    """How raw driving frames are cropped.
+
+    mode: "auto" crops unless the frames are square and at most 512 px (already face crops), "on", "off".
+    params: the crop geometry (official scale 2.2, vy −0.1, axis-aligned).
+    tracking: "average" (one box for the clip, official) or "smooth" (a smoothed per-frame box).
+    on_missing: a frame without a face: "fail" naming it, or "skip" (cropped like its neighbours).
+    """
+
+    mode: str = "auto"
+    params: CropParams = DRIVING_CROP
+    tracking: DrivingMode = "average"
+    on_missing: MissingFace = "fail"
+
+    def applies(self, width: int, height: int) -> bool:
+        return self.mode == "on" or (self.mode == "auto" and not is_prepared_crop(width, height))
+
+
+def load_driving(engine: LivePortraitEngine, path: str | Path, detector: FaceDetector | None,
+                 crop: DrivingCrop = DrivingCrop(), options: DrivingOptions = DrivingOptions(),
+                 limit: int | None = None) -> FaceDriving:
+    """The driving motion of a video, image or template file, with per-frame eye/lip ratios when the options use them.
+
+    Args:
+        detector: finds the driving faces (needed to crop, or for ratios); may be None otherwise.
+        limit: read at most this many frames.
+
+    Raises:
+        NoFaceError: a driving frame has no face (with ``on_missing="fail"``; the message names it).
+    """
+    path = Path(path)
+    kind = media_kind(path)
+    if kind == "template":
+        motion = load_template(path)
+        return FaceDriving(motion if limit is None else motion.select(slice(0, limit)), False, options)
+    if kind == "image":
+        image = read_image(path)[None]
+        fps, (height, width) = IMAGE_FPS, image.shape[1:3]
+
+        def chunks() -> Iterator[np.ndarray]:
+            yield image
+    else:
+        info = probe_video(path)
+        fps, width, height = info.fps, info.width, info.height
+
+        def chunks() -> Iterator[np.ndarray]:
+            return iter_video_frames(path, chunk=CHUNK, limit=limit)
+    cropping = crop.applies(width, height)
+    ratios = options.eye_retargeting or options.lip_retargeting
+    track = None
+    if cropping or ratios:
+        if detector is None:
+            raise ValueError(f"cropping the driving frames of {path} (or their eye/lip ratios) needs a face detector")
+        detections = [d for c in chunks() for d in detector.detect(c)]
+        track = track_driving_frames(detections, crop.params, crop.tracking, on_missing=crop.on_missing)
+
+    def inputs() -> Iterator[torch.Tensor]:
+        start = 0
+        for c in chunks():
+            frames = frames_tensor(c).to(engine.device)
+            if cropping:
+                frames = cut_crops(frames, track.select(slice(start, start + len(c))))
+            start += len(c)
+            yield network_input(frames).to(engine.device)
+
+    motion = engine.motion(inputs(), fps)
+    if track is not None:
+        motion.eye_ratio = fill_gaps(track.eye_ratio, track.found).float().to(engine.device)
+        motion.lip_ratio = fill_gaps(track.lip_ratio, track.found).float().to(engine.device)
+    return FaceDriving(motion, kind == "image", options)

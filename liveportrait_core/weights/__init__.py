@@ -1,0 +1,1 @@
+"""Checkpoints of the five networks: reading and strict loading, and the folders and hub downloads they come from."""
