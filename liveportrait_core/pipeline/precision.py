@@ -45,6 +45,7 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
 
 
 def cpu_has_bf16_matrix_units() -> bool:
-    """Whether this CPU has AMX tiles (Xeon Sapphire Rapids and later), on which bf16 renders ~4x faster than fp32."""
+    """Whether this CPU has AMX tiles (Xeon Sapphire Rapids and later), on which bf16 renders several times faster
+    than fp32 (docs/performance.md)."""
     probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private; absent from older torch builds
     return bool(probe is not None and probe())
