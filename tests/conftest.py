@@ -49,7 +49,7 @@ def assets_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def golden(conformance_dir):
-    from tests.golden import Golden
+    from tests.support.golden import Golden
 
     return Golden(conformance_dir)
 
@@ -74,4 +74,4 @@ def synthetic_weights(conformance_dir) -> Path:
     return out
 
 
-from .comfy_server import comfy_server  # noqa: E402,F401  (session fixture: a real ComfyUI server with this pack)
+from .support.comfy_server import comfy_server  # noqa: E402,F401  (session fixture: a real ComfyUI server with this pack)
