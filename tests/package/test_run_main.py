@@ -43,6 +43,7 @@ def test_offline_it_names_the_files_and_folders_to_provide(tmp_path, assets_dir)
     assert not (tmp_path / "work").exists(), "ComfyUI was started although the models are missing"
 
 
+@pytest.mark.server  # by hand: scripts/run_main.sh starts its own ComfyUI, not through a server fixture
 def test_with_weights_it_writes_the_video_and_prints_its_path(tmp_path, assets_dir, synthetic_weights, face_models):  # noqa: F811
     require_comfyui()
     weights = tmp_path / "weights"

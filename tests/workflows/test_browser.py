@@ -20,6 +20,8 @@ from tests.support.comfy_server import COMFYUI, PACK_NAME, REPO
 sys.path.insert(0, str(REPO / "scripts"))
 import browser  # noqa: E402
 
+pytestmark = pytest.mark.browser  # every test here needs headless Chromium (server comes from the page fixture)
+
 WORKFLOWS = REPO / "workflows"
 NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
 
