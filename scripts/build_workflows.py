@@ -50,7 +50,7 @@ def schemas_from(server: str | None) -> Iterator[dict[str, dict]]:
     if server:
         yield requests.get(f"{server}/object_info", timeout=60).json()
         return
-    from tests.comfy_server import ComfyServer
+    from tests.support.comfy_server import ComfyServer
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "weights").mkdir()

@@ -26,7 +26,7 @@ sys.path[:0] = [str(SCRIPTS), str(REPO)]
 
 import browser  # noqa: E402
 import queue_workflow  # noqa: E402
-from tests.comfy_server import PACK_NAME, ComfyServer  # noqa: E402
+from tests.support.comfy_server import PACK_NAME, ComfyServer  # noqa: E402
 
 WORKFLOWS, DOCS = REPO / "workflows", REPO / "docs"
 SHOWN = "animate_driving_video"

@@ -30,6 +30,22 @@ WEIGHT_FILES = (
 )
 
 
+# Fixtures that start or use the real ComfyUI server; ``pytest_collection_modifyitems`` marks their tests ``server``.
+# server_face_models and workflow_inputs build on comfy_server, so the fixture closure carries it to their tests too.
+SERVER_FIXTURES = frozenset({"comfy_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``server`` every test whose fixtures, directly or through other fixtures, include a server fixture.
+
+    Marking by fixture rather than by hand keeps new server tests out of the quick subset without anyone
+    remembering to mark them. This conftest's hook runs before pytest's own ``-m`` deselection.
+    """
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
 def require(path: Path) -> Path:
     """Skip the calling test with a clear message when a shared fixture is absent."""
     if not path.exists():
@@ -49,7 +65,7 @@ def assets_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def golden(conformance_dir):
-    from tests.golden import Golden
+    from tests.support.golden import Golden
 
     return Golden(conformance_dir)
 
@@ -74,4 +90,4 @@ def synthetic_weights(conformance_dir) -> Path:
     return out
 
 
-from .comfy_server import comfy_server  # noqa: E402,F401  (session fixture: a real ComfyUI server with this pack)
+from .support.comfy_server import comfy_server  # noqa: E402,F401  (session fixture: a real ComfyUI server with this pack)

@@ -1,0 +1,1 @@
+"""liveportrait_core.editing: expression sliders on stills and on source videos."""

@@ -1,0 +1,1 @@
+"""liveportrait_core.media: image and video reading and writing."""

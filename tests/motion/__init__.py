@@ -1,0 +1,1 @@
+"""liveportrait_core.motion: pose, driving, retargeting, motion operations, templates and the animal motion."""

@@ -1,0 +1,1 @@
+"""liveportrait_core.networks: the five official architectures against the recorded module outputs."""

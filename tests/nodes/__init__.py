@@ -1,0 +1,1 @@
+"""nodes/: the ComfyUI nodes, driven through a real ComfyUI server."""

@@ -1,0 +1,1 @@
+"""liveportrait_core.pipeline: chunked rendering, streaming to a file, video-to-video and several faces."""

@@ -1,0 +1,1 @@
+"""liveportrait_core.weights: checkpoint reading, strict loading, conversion, discovery and download."""
