@@ -21,7 +21,8 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.txt
 STEPS=" ${STEPS:-conformance lengths probe benchmark} "  # a subset, e.g. STEPS="probe benchmark"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 [[ $STEPS == *" conformance "* ]] &&
-    step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/networks/test_networks.py tests/acceleration/test_precision.py
+    step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/networks/test_networks.py tests/acceleration/test_precision.py \
+        tests/acceleration/test_acceleration.py
 [[ $STEPS == *" lengths "* ]] && for n in 1000 18000; do
     step "length_$n" 240 $PY scripts/benchmark.py --device cuda --precision bf16 --batch 32 --weights "$WEIGHTS" --length-run $n
 done

@@ -10,7 +10,7 @@
   cut-off rises with speed. Causal, so it lags: 0.6–1.5 frames at the defaults (strength 0.5,
   beta 0.5) on the official templates, for a jitter drop by a factor 1.2–3.7.
 
-Lag and jitter are measured by :func:`estimate_lag` and :func:`jitter` (``tests/test_motion_ops.py``).
+Lag and jitter are measured by :func:`estimate_lag` and :func:`jitter` (``tests/motion/test_motion_ops.py``).
 
 :func:`smooth_motion` applies either to the fields of a :class:`MotionSequence`.
 """
