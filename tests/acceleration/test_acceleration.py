@@ -47,6 +47,7 @@ def plain_outputs(synthetic_weights):
     return render(networks.warping.to(DEVICE), networks.generator.to(DEVICE), renderer_inputs())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", [*ROUTE_NAMES, "all"])
 def test_each_route_computes_what_the_official_networks_compute(synthetic_weights, plain_outputs, route):
     """One route at a time (and all of the device's together) in float32, against the plain networks."""
@@ -62,6 +63,7 @@ def test_each_route_computes_what_the_official_networks_compute(synthetic_weight
         torch.testing.assert_close(fast, plain, rtol=rtol, atol=atol, msg=f"{route}: {name}")
 
 
+@pytest.mark.slow
 def test_appearance_blocks_compute_what_the_official_extractor_computes(synthetic_weights):
     torch.manual_seed(0)
     image = torch.rand(1, 3, 256, 256, device=DEVICE)
@@ -131,6 +133,7 @@ def test_folded_spectral_norm_computes_the_official_kernel_and_saves_back():
     torch.testing.assert_close(again(x), expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_kept_kernel_bytes_bounds_what_a_float32_cpu_engine_keeps(synthetic_weights):
     """The size a host budgets for the kept transforms is at least what a float32 CPU generator and warping module
     keep after a frame, and not far above it; none in bf16 or without the routes."""

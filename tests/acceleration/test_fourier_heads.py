@@ -37,6 +37,7 @@ def heads(channels: int, outputs: int, depth: int, k: int = 7) -> tuple[DepthTap
             FlattenedDepthConv2d(channels * depth, 1, kernel_size=k, padding=k // 2).eval())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
 @pytest.mark.parametrize("k", [5, 7])
 def test_fourier_heads_equal_the_direct_convolutions(layout, k, monkeypatch):
@@ -59,6 +60,7 @@ def test_fourier_heads_equal_the_direct_convolutions(layout, k, monkeypatch):
         assert error < 1e-6
 
 
+@pytest.mark.slow
 def test_mask_head_sized_convolutions_error_is_stated():
     """The heads' widths (142 -> 22, 7x7x7; 142 x 6 -> 1) over 64x64 slices (6 of their 16, for the float64
     reference's sake), torch's initial weights: relative error below 1e-6 (measured 3.5e-7)."""
@@ -80,6 +82,7 @@ def test_suits_only_wide_float32_kernels():
     assert not suits(x.bfloat16(), torch.zeros(2, 8, 7, 7, 7, dtype=torch.bfloat16))  # AMX runs the depth slices
 
 
+@pytest.mark.slow
 def test_warping_takes_the_route_only_where_it_is_on(synthetic_weights):
     """The dense motion network gives the same mask and occlusion with the route on and off (depth slices)."""
     import dataclasses

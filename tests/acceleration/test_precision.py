@@ -33,6 +33,7 @@ def image(path) -> torch.Tensor:
     return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_low_precision_frame_close_to_fp32_golden(golden, synthetic_weights, conformance_dir, precision):
     engine = LivePortraitEngine(load_networks(synthetic_weights, download=False), DEVICE, precision)
@@ -61,6 +62,7 @@ def test_policy_casts_only_the_heavy_parts(synthetic_weights):
         apply_layouts({"warping": nets.warping, "generator": nets.generator}, torch.bfloat16)
 
 
+@pytest.mark.slow
 def test_generator_runs_channels_last_on_cpu_in_every_precision(synthetic_weights):
     """bf16 and float32 alike run G channels-last on a CPU with AVX-512; float32 keeps its dtype and its other parts
     as loaded; on CUDA, eager float32 stays as loaded (the policy decides, so the CPU checks it)."""
@@ -79,6 +81,7 @@ def test_generator_runs_channels_last_on_cpu_in_every_precision(synthetic_weight
         assert frames.dtype == torch.float32 and frames.shape == (1, 3, 512, 512)
 
 
+@pytest.mark.slow
 def test_compiled_cuda_layout_keeps_the_warping_output(synthetic_weights):
     """For compiled CUDA runs the hourglass and mask head go channels-last (NDHWC); eager ones stay contiguous.
     The layout moves the bf16 output no further from float32 than bf16 itself does (checked with the CPU kernels:

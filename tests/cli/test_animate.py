@@ -43,12 +43,14 @@ def two_frame_video(conformance_dir, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_image_driving_matches_golden(golden, synthetic_weights, conformance_dir, tmp_path):
     frames = animate(synthetic_weights, conformance_dir / "source_s6.png", conformance_dir / "driving_s0.png", tmp_path / "out")
     assert len(frames) == 1
     golden.check("E2E.image.frame0.out_uint8", frames[0])
 
 
+@pytest.mark.slow
 def test_video_driving_and_its_template_match_golden(golden, synthetic_weights, conformance_dir, two_frame_video, tmp_path):
     template = tmp_path / "motion.safetensors"
     frames = animate(synthetic_weights, conformance_dir / "source_s6.png", two_frame_video, tmp_path / "video",
@@ -64,6 +66,7 @@ def test_video_driving_and_its_template_match_golden(golden, synthetic_weights, 
     golden.check("E2E.video_expr.frame1.out_uint8", replay[1])
 
 
+@pytest.mark.slow
 def test_video_output_keeps_fps_and_frame_count(synthetic_weights, conformance_dir, two_frame_video, tmp_path):
     out = tmp_path / "result.mp4"
     animate(synthetic_weights, conformance_dir / "source_s6.png", two_frame_video, out, "--driving-option", "pose-friendly")

@@ -66,6 +66,7 @@ def test_crop_command_without_a_face_fails_clearly(face_models, tmp_path):
     assert not (tmp_path / "out" / "crop.json").exists()
 
 
+@pytest.mark.slow
 def test_animate_crops_and_pastes_back(synthetic_weights, face_models, tmp_path):
     """Source s12 (375x500) is cropped, the d20 frames auto-cropped (forced: 480 squares count as crops), and
     the renders pasted back: frames have the source's size and equal it wherever the mask is 0."""

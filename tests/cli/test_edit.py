@@ -23,6 +23,7 @@ from tests.conftest import ASSETS, REPO, require
 from tests.support.faces import editing, face_models, mediapipe_detector  # noqa: F401
 
 
+@pytest.mark.slow
 def test_neutral_edit_is_the_official_still_image_render(editing, conformance_dir, synthetic_weights):
     """source_s6.png as an already-cropped source: neutral sliders give the golden keypoints and their render."""
     engine = LivePortraitEngine.from_folder(synthetic_weights, device="cpu", precision="fp32", download=False)
@@ -37,6 +38,7 @@ def test_neutral_edit_is_the_official_still_image_render(editing, conformance_di
     assert result.frames.shape == (1, 512, 512, 3) and diff.max() <= 1 and (diff > 0).mean() <= 0.005
 
 
+@pytest.mark.slow
 def test_an_edit_changes_pixels_only_inside_the_pasted_face(synthetic_weights, face_models, mediapipe_detector, tmp_path):
     source = require(ASSETS / "source" / "s12.jpg")
     out = tmp_path / "smile.png"

@@ -86,6 +86,7 @@ def test_all_slider_cases_match_golden(editing, source, stitcher, golden_sliders
     editing.check("SLIDER.x_d_final", torch.where(on, stitched, unstitched)[:, None])
 
 
+@pytest.mark.slow
 def test_rendered_slider_image_matches_golden(editing, conformance_dir, synthetic_weights):
     """combo2 through the engine: source_s6.png as an already-cropped source, W + G on the synthetic weights."""
     from PIL import Image

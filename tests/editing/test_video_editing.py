@@ -111,6 +111,7 @@ def animate(*options: str) -> subprocess.CompletedProcess:
                           text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_cli_edits_a_source_video_with_slider_options(synthetic_weights, face_models, tmp_path):  # noqa: F811
     out = tmp_path / "smile.mp4"
     proc = animate("--source", str(require(ASSETS / "source" / "s18.mp4")), "--smile", "1.0", "--out", str(out),

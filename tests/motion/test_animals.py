@@ -80,6 +80,7 @@ def animate_animal(weights, out, *extra: str) -> subprocess.CompletedProcess:
                            "--precision", "bf16", *extra], cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_cli_animates_a_dog_from_a_face_box(animal_weights, tmp_path):
     proc = animate_animal(animal_weights, tmp_path / "out", "--face-box", DOG_BOX, "--crop-scale", "1.5", "--max-frames", "2")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -93,6 +94,7 @@ def test_cli_animates_a_dog_from_a_face_box(animal_weights, tmp_path):
     assert np.abs(frames[1][mask == 1].astype(int) - source[mask == 1]).mean() > 1
 
 
+@pytest.mark.slow
 def test_animals_without_a_box_or_with_human_options_fail_clearly(animal_weights, tmp_path):
     proc = animate_animal(animal_weights, tmp_path / "out")
     assert proc.returncode != 0 and "--face-box" in proc.stderr and "X-Pose" in proc.stderr

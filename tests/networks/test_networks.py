@@ -75,6 +75,7 @@ def test_motion_extractor(golden, nets, inputs, tag):
             golden.check(name, value)
 
 
+@pytest.mark.slow
 def test_motion_extractor_batch_equals_single(nets, inputs):
     m = nets["motion_extractor"]
     batch = m(torch.cat([inputs["driving"], inputs["driving_flip"]]))
@@ -95,12 +96,14 @@ def test_warping_isolated(golden, nets):
         golden.check(f"ISO.W.{key}", out[key])
 
 
+@pytest.mark.slow
 def test_generator_isolated(golden, nets):
     feature = np.float32(0.2 * np.random.default_rng(1234).standard_normal((1, 256, 64, 64)))
     golden.check("ISO.G.input_feature", feature)
     golden.check("ISO.G.out", nets["spade_generator"](torch.from_numpy(feature).to(DEVICE)))
 
 
+@pytest.mark.slow
 def test_chain_warp_decode(golden, nets, inputs):
     """F -> W -> G as the official wrapper chains them, with W's and G's debug points."""
     w, g = nets["warping_module"], nets["spade_generator"]

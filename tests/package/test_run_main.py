@@ -29,6 +29,7 @@ def run_main(scratch: Path, assets_dir: Path, weights: Path, env: dict[str, str]
     return subprocess.run(cmd, cwd=scratch, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_offline_it_names_the_files_and_folders_to_provide(tmp_path, assets_dir):
     require_comfyui()
     weights = tmp_path / "weights"

@@ -85,6 +85,7 @@ def engine(synthetic_weights) -> LivePortraitEngine:
     return LivePortraitEngine.from_folder(synthetic_weights, device="cpu", precision="bf16", download=False)
 
 
+@pytest.mark.slow
 def test_each_face_follows_its_own_driver_and_the_other_face_stays(engine, mediapipe_detector, tmp_path):
     Image.fromarray(two_faces()).save(tmp_path / "two.png")
     frames = SourceFrames.image(tmp_path / "two.png")
@@ -107,6 +108,7 @@ def test_each_face_follows_its_own_driver_and_the_other_face_stays(engine, media
         assert np.abs(out[m == 255].astype(int) - original[m == 255]).mean() > 1
 
 
+@pytest.mark.slow
 def test_cli_drives_every_face_with_per_face_drivers(synthetic_weights, face_models, tmp_path):
     Image.fromarray(two_faces()).save(tmp_path / "two.png")
     proc = subprocess.run([sys.executable, "-m", "liveportrait_core", "animate", "--source", str(tmp_path / "two.png"),

@@ -76,6 +76,7 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
     assert module.failed
 
 
+@pytest.mark.slow
 def test_real_compile_of_the_generator_matches_eager():
     """torch.compile (inductor, freezing) of the real generator architecture agrees with eager on CPU."""
     from liveportrait_core.networks.spade_generator import SPADEDecoder
@@ -156,6 +157,7 @@ def test_other_errors_are_not_taken_for_out_of_memory():
         list(render_chunks(warping, identity_generator, torch.zeros(1, 1), torch.zeros(1, 21, 3), torch.zeros(3, 21, 3)))
 
 
+@pytest.mark.slow
 def test_engine_fallback_renders_in_float32(synthetic_weights):
     """A poisoned bf16 generator (NaN weights) still yields the float32 frame, not black."""
     from liveportrait_core.pipeline.engine import LivePortraitEngine

@@ -105,6 +105,7 @@ print(json.dumps({"frames": n, "peak_rss_mib": peak}))
 """
 
 
+@pytest.mark.slow
 def test_peak_memory_does_not_grow_with_length(tmp_path, assets_dir):
     """One fresh process per length; 4x the frames (past the encoder's look-ahead) must not raise the peak."""
     if not Path("/proc/self/status").exists():

@@ -123,6 +123,7 @@ def engine(synthetic_weights) -> LivePortraitEngine:
     return LivePortraitEngine.from_folder(synthetic_weights, device="cpu", precision="bf16", download=False)
 
 
+@pytest.mark.slow
 def test_frames_without_a_face_are_kept_and_reported(engine, mediapipe_detector, tmp_path):
     """Three frames of s18, the middle one blanked: it comes out untouched; elsewhere only masked pixels change."""
     frames = next(iter_video_frames(require(ASSETS / "source" / "s18.mp4"), chunk=3, limit=3)).copy()
@@ -157,6 +158,7 @@ def test_frames_in_memory_are_read_by_index_and_one_frame_is_a_still():
     assert not still.is_video and np.array_equal(still.read([0, 0]), frames[[0, 0]])
 
 
+@pytest.mark.slow
 def test_cli_animates_a_source_video_with_its_fps_and_sound(synthetic_weights, face_models, tmp_path):
     out = tmp_path / "v2v.mp4"
     proc = subprocess.run([sys.executable, "-m", "liveportrait_core", "animate", "--source", str(require(ASSETS / "source" / "s18.mp4")),
