@@ -38,6 +38,9 @@ class Routes:
             return cls(folded_spectral_norm=True, folded_shortcut=True, flush_heatmaps=True, phases=True,
                        winograd=True, fourier_heads=True, sliced_heads=True,
                        float32_channels_last=cpu_float32_channels_last())
+        if device_type == "cuda":
+            return cls(folded_spectral_norm=True, folded_shortcut=True, flush_heatmaps=True, phases=True,
+                       sliced_heads=True)
         return cls(folded_spectral_norm=True, flush_heatmaps=True)
 
     def for_compiled(self) -> "Routes":

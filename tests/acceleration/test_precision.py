@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -153,6 +154,22 @@ def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     with pytest.raises(ValueError, match="not one of"):
         resolve_dtype("int8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("capability, precision, expected, warns", [
+    ((9, 0), "auto", torch.float16, False),  # the official default on tensor-core GPUs
+    ((9, 0), "bf16", torch.bfloat16, False),
+    ((7, 5), "bf16", torch.float16, True),  # no bf16 before Ampere
+    ((6, 1), "auto", torch.float32, False),  # no tensor cores
+    ((5, 2), "fp16", torch.float32, True),  # no fast fp16 at all
+])
+def test_cuda_precision_follows_the_gpu(monkeypatch, capability, precision, expected, warns):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Some GPU")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert resolve_dtype(precision, torch.device("cuda")) == expected
+    assert bool([w for w in caught if "Some GPU" in str(w.message)]) == warns
 
 
 @pytest.mark.parametrize("amx", [True, False])
