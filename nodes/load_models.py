@@ -28,7 +28,7 @@ class LoadModels(io.ComfyNode):
                 io.Combo.Input("variant", options=list(VARIANTS), default="human",
                                tooltip="human: people and painted or sculpted faces; animals: cats and dogs (the animal checkpoints)."),
                 io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
-                               tooltip="Compute precision. auto: bf16 on GPUs that support it, else fp16; fp32 on CPU. On CPUs with AMX (Xeon 4th gen and later) choose bf16: about 4x faster."),
+                               tooltip="Compute precision. auto: fp16 on NVIDIA GPUs (the official default, closest to fp32 and as fast as bf16); fp32 on CPU. On CPUs with AMX (Xeon 4th gen and later) choose bf16: about 4x faster."),
                 io.Boolean.Input("download", default=True,
                                  tooltip=f"Fetch missing weights from huggingface.co/{HUB_REPO_ID}. Off, or offline "
                                          "(HF_HUB_OFFLINE=1), missing weights are an error naming the folder and files."),

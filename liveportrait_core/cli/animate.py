@@ -67,7 +67,7 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--no-crop", action="store_true",
                    help="take the inputs as they are, resized to 256x256, and output the 512x512 renders (official --no_flag_do_crop)")
     a.add_argument("--compile", action="store_true",
-                   help="torch.compile W and G on CUDA (inductor; ~30 s once, then faster in bf16); nothing on the CPU")
+                   help="torch.compile W and G on CUDA (inductor; ~40 s once, then faster in fp16/bf16); nothing on the CPU")
     a.add_argument("--chunk-size", type=int, default=None,
                    help="frames rendered per batch (default: what fits in half the free memory; at most 4 on CPU, 32 on GPU)")
     a.add_argument("--max-frames", type=int, default=None, help="animate only the first N output frames (inputs are read only that far)")

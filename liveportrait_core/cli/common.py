@@ -18,7 +18,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder with the five checkpoints, flat or in the hub layout (default: %(default)s or $LIVEPORTRAIT_WEIGHTS)")
     parser.add_argument("--no-download", action="store_true", help="never fetch missing weights from the hub")
     parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16/fp16 on GPU, fp32 on CPU")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: fp16 on NVIDIA GPUs (official default), fp32 on CPU")
 
 
 @dataclass(frozen=True)
