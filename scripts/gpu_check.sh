@@ -3,7 +3,8 @@
 # the low-precision deviations on CUDA, memory against video length (1,000 and 18,000 frames to an mp4), the
 # layout/compile probe of warping + generator, and the end-to-end benchmark. Each step has its own time limit and
 # its log goes to $OUT (default ./gpu_logs); STEPS picks a subset. Needs python3 with torch, numpy, scipy,
-# safetensors, pillow, av, pytest, matplotlib, and the conformance folder (LIVEPORTRAIT_SHARED, default ../shared).
+# safetensors, pillow, av, pytest, matplotlib, pyyaml, and the conformance and bench/official_modules folders
+# (LIVEPORTRAIT_SHARED, default ../shared).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,10 +25,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/networks/test_networks.py tests/acceleration/test_precision.py \
         tests/acceleration/test_acceleration.py
 [[ $STEPS == *" lengths "* ]] && for n in 1000 18000; do
-    step "length_$n" 240 $PY scripts/benchmark.py --device cuda --precision bf16 --batch 32 --weights "$WEIGHTS" --length-run $n
+    step "length_$n" 240 $PY scripts/benchmark.py --device cuda --variants bf16-eager --batch 32 --weights "$WEIGHTS" --length-run $n
 done
 [[ $STEPS == *" probe "* ]] && step probe 200 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32
 [[ $STEPS == *" benchmark "* ]] &&
-    step benchmark 180 $PY scripts/benchmark.py --device cuda --precision bf16 --frames 64 --batch 32 --compile \
-        --weights "$WEIGHTS" --sweep 8,32 --plot "$OUT/benchmark_cuda.png"
+    step benchmark 240 $PY scripts/benchmark.py --device cuda --variants bf16-compiled --frames 64 --batch 32 \
+        --weights "$WEIGHTS" --official "$SHARED/bench/official_modules" --sweep 8,32 --plot "$OUT/benchmark_cuda.png" \
+        --json "$OUT/benchmark_cuda.json"
 exit 0
