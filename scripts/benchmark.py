@@ -53,7 +53,7 @@ from liveportrait_core.motion.retargeting import animate_keypoints  # noqa: E402
 from liveportrait_core.motion.sequence import MotionSequence  # noqa: E402
 from liveportrait_core.pipeline.engine import LivePortraitEngine, SourceState  # noqa: E402
 from liveportrait_core.pipeline.precision import DTYPES, resolve_device  # noqa: E402
-from liveportrait_core.pipeline.render import render_chunks  # noqa: E402
+from liveportrait_core.pipeline.render import render_chunks, to_uint8  # noqa: E402
 from liveportrait_core.weights.files import LivePortraitNetworks, load_networks  # noqa: E402
 
 SHARED = Path(os.environ.get("LIVEPORTRAIT_SHARED", REPO.parent / "shared"))
@@ -266,6 +266,7 @@ class Side(Protocol):
     def generator(self, outs: Chunks) -> Tensor: ...
     def warp_decode(self, inputs: Inputs) -> Tensor: ...
     def end_to_end(self, crops: Tensor) -> Tensor: ...
+    def check(self, inputs: Inputs) -> dict[str, Tensor]: ...
 
 
 class PerFrame:
@@ -342,6 +343,10 @@ class PerFrame:
                 frames.append(self.nets.generator(out).float().cpu())
         return torch.cat(frames)
 
+    def check(self, inputs: Inputs) -> dict[str, Tensor]:
+        """The W+G and end-to-end frames of ``inputs``, for the deviations."""
+        return {"W+G": self.warp_decode(inputs), "end to end": self.end_to_end(inputs.crops)}
+
 
 def _chunks(x: Tensor, size: int, pad: bool) -> Iterator[tuple[Tensor, int]]:
     """``x`` in chunks of ``size`` frames, each with its count of real frames; with ``pad`` a short last chunk
@@ -353,11 +358,13 @@ def _chunks(x: Tensor, size: int, pad: bool) -> Iterator[tuple[Tensor, int]]:
 
 class Batched:
     """The engine as users run it: ``batch`` frames at a time through its (accelerated, maybe compiled) networks,
-    frames copied to the host chunk by chunk."""
+    frames copied to the host chunk by chunk as the pipeline copies them: made uint8 on the device first
+    (``render.to_uint8``, the official truncation), a quarter of the bytes of float32 frames."""
 
     def __init__(self, engine: LivePortraitEngine, batch: int, options: DrivingOptions, source_image: Tensor):
         self.engine, self.batch, self.options = engine, batch, options
         self.source = engine.source(source_image)
+        self.to_host: Callable[[Tensor], Tensor] = to_uint8
 
     def appearance(self, crops: Tensor) -> None:
         for part in crops.split(self.batch):
@@ -376,10 +383,10 @@ class Batched:
         return outs
 
     def generator(self, outs: Chunks) -> Tensor:
-        return torch.cat([self.engine.generator(out)[:n].float().cpu() for out, n in outs])
+        return torch.cat([self.to_host(self.engine.generator(out)[:n]) for out, n in outs])
 
     def warp_decode(self, inputs: Inputs) -> Tensor:
-        return torch.cat([chunk.cpu() for chunk in render_chunks(
+        return torch.cat([self.to_host(chunk) for chunk in render_chunks(
             self.engine.warping, self.engine.generator, inputs.feature, inputs.kp_source, inputs.kp_driving,
             self.batch, pad_last=self.engine.compiled)])
 
@@ -388,7 +395,15 @@ class Batched:
         overflow fallback included)."""
         motion = self.engine.motion(crops.split(self.batch), fps=25.0)
         kp = self.engine.driving_keypoints(self.source, motion, self.options)
-        return torch.cat([chunk.cpu() for chunk in self.engine.render(self.source, kp, chunk_size=self.batch)])
+        return torch.cat([self.to_host(chunk) for chunk in self.engine.render(self.source, kp, chunk_size=self.batch)])
+
+    def check(self, inputs: Inputs) -> dict[str, Tensor]:
+        """The W+G and end-to-end frames of ``inputs`` in float32 (not rounded to uint8), for the deviations."""
+        self.to_host = Tensor.cpu
+        try:
+            return {"W+G": self.warp_decode(inputs), "end to end": self.end_to_end(inputs.crops)}
+        finally:
+            self.to_host = to_uint8
 
 
 # ---------------------------------------------------------------------------------------------------- measuring
@@ -422,7 +437,7 @@ def measure_side(name: str, label: str, side: Side, inputs: Inputs, warm_frames:
     (one for the per-frame sides, a batch for the fast side, so a compiled graph sees the batch shape)."""
     print(f"measuring {label} ...", flush=True)
     warm, n = inputs.head(warm_frames), len(inputs)
-    firsts, medians, frames = {}, {}, {}
+    firsts, medians = {}, {}
 
     def timed(module: str, run: Callable[[], T], warm_up: Callable[[], object]) -> T:
         firsts[module], seconds, result = measure(run, warm_up, device, repeat)
@@ -434,11 +449,10 @@ def measure_side(name: str, label: str, side: Side, inputs: Inputs, warm_frames:
     outs = timed("W warping", lambda: side.warping(inputs), lambda: side.warping(warm))
     timed("G generator", lambda: side.generator(outs), lambda: side.generator(outs[:1]))
     outs.clear()  # the warping outputs are not needed past here
-    frames["W+G"] = timed("W+G", lambda: side.warp_decode(inputs), lambda: side.warp_decode(warm))[:CHECK_FRAMES].clone()
+    timed("W+G", lambda: side.warp_decode(inputs), lambda: side.warp_decode(warm))
     with PeakMemory(device) as memory:
-        frames["end to end"] = timed("end to end", lambda: side.end_to_end(inputs.crops),
-                                     lambda: side.end_to_end(warm.crops))[:CHECK_FRAMES].clone()
-    return SideResult(name, label, medians, firsts, len(warm), memory.peak, frames)
+        timed("end to end", lambda: side.end_to_end(inputs.crops), lambda: side.end_to_end(warm.crops))
+    return SideResult(name, label, medians, firsts, len(warm), memory.peak, side.check(inputs.head(CHECK_FRAMES)))
 
 
 def reference_frames(networks: LivePortraitNetworks, inputs: Inputs, device: torch.device,
@@ -503,7 +517,6 @@ def length_run(weights: Path, device: torch.device, variant: Variant, frames: in
     import tempfile
 
     from liveportrait_core.media import VideoWriter
-    from liveportrait_core.pipeline.render import to_uint8
 
     engine = LivePortraitEngine(load_networks(weights, download=False), device, variant.precision,
                                 compile=variant.compiled)
