@@ -1,7 +1,7 @@
 """Node: load a face detector (landmarks for cropping, eye / lip ratios and paste-back)."""
 from __future__ import annotations
 
-from ..liveportrait_core.faces import BACKENDS, create_detector
+from ..liveportrait_core.faces import BACKENDS, create_detector, default_workers
 from .choices import check_choices
 from .comfy import io, model_management
 from .folders import WEIGHTS, detector_folder
@@ -41,5 +41,5 @@ class LoadFaceDetector(io.ComfyNode):
     def execute(cls, backend: str, threshold: float, download: bool) -> io.NodeOutput:
         device = "cuda" if model_management.get_torch_device().type == "cuda" else "cpu"
         detector = create_detector(backend, detector_folder(backend), threshold=threshold or None, device=device,
-                                   download=download)
+                                   download=download, workers=default_workers(backend))
         return io.NodeOutput(detector)

@@ -20,6 +20,7 @@ from PIL import Image
 from ..faces import BACKENDS, NoFaceError, create_detector, cut_crops, track_source_image
 from ..faces.crop_geometry import SOURCE_CROP, CropParams
 from ..faces.detector import FaceChoice, FaceDetector
+from ..faces.detector_pool import default_workers
 from ..faces.draw import draw_landmarks
 from ..media import read_image
 
@@ -34,6 +35,17 @@ def face_choice(text: str) -> FaceChoice:
         raise argparse.ArgumentTypeError(f"expected 'largest' or a face index, got {text!r}") from None
 
 
+def worker_count(text: str) -> int:
+    """argparse type: a number of detector workers, at least 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of workers, 1 or more, got {text!r}")
+    return count
+
+
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("face detection")
     g.add_argument("--detector", choices=BACKENDS, default="mediapipe",
@@ -42,6 +54,9 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
                    help="folder of the detector files, downloaded there when missing (default: the weights folder)")
     g.add_argument("--det-thresh", type=float, help="minimum detection confidence (default: mediapipe 0.5, insightface 0.1)")
     g.add_argument("--face", type=face_choice, default="largest", help="'largest' (default) or a face index, 0 = largest")
+    g.add_argument("--detector-workers", type=worker_count, metavar="N",
+                   help="threads detecting the frames of a video, each with its own detector; 1 = one detector "
+                        "(default: mediapipe one per CPU but one, at most 8; insightface 1)")
 
 
 def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +79,8 @@ class DetectorOptions:
     """The face detector the options of :func:`add_detector_arguments` ask for.
 
     models: folder of the detector files (``--detector-models``, else the weights folder);
-    device: insightface's onnxruntime provider, "auto", "cpu" or "cuda" (from ``--device``).
+    device: insightface's onnxruntime provider, "auto", "cpu" or "cuda" (from ``--device``);
+    workers: threads detecting a video's frames (``--detector-workers``; None: the backend's default).
     """
 
     backend: str
@@ -72,15 +88,19 @@ class DetectorOptions:
     threshold: float | None = None
     device: str = "auto"
     download: bool = True
+    workers: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, default_models: Path) -> "DetectorOptions":
         device = {"cuda": "cuda", "cpu": "cpu", "mps": "cpu"}.get(args.device, "auto")
-        return cls(args.detector, args.detector_models or default_models, args.det_thresh, device, not args.no_download)
+        return cls(args.detector, args.detector_models or default_models, args.det_thresh, device, not args.no_download,
+                   args.detector_workers)
 
     def create(self) -> FaceDetector:
+        """The detector; a pool of threads when more than one worker is asked for (or is the default)."""
+        workers = default_workers(self.backend) if self.workers is None else self.workers
         return create_detector(self.backend, self.models, threshold=self.threshold, device=self.device,
-                               download=self.download)
+                               download=self.download, workers=workers)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .backends import create_detector
 from .crop import CropTrack, cut_crops, network_input, track_source_frames, track_source_image
 from .crop_geometry import DRIVING_CROP, SOURCE_CROP, CropParams, crop_matrix, crop_rect
 from .detector import BACKENDS, FaceDetections, FaceDetector, NoFaceError, choose_faces
+from .detector_pool import DetectorPool, default_workers
 from .driving_crop import is_prepared_crop, track_driving_frames
 from .landmark_layout import mediapipe_to_203
 from .model_store import FaceModelsNotFoundError
@@ -24,8 +25,9 @@ from .pasteback import paste_back, paste_mask, warp_mask
 from .ratios import eye_open_ratio, lip_open_ratio
 
 __all__ = [
-    "BACKENDS", "DRIVING_CROP", "SOURCE_CROP", "CropParams", "CropTrack", "FaceDetections", "FaceDetector",
-    "FaceModelsNotFoundError", "NoFaceError", "choose_faces", "create_detector", "crop_matrix", "crop_rect",
-    "cut_crops", "eye_open_ratio", "is_prepared_crop", "lip_open_ratio", "mediapipe_to_203", "network_input",
-    "paste_back", "paste_mask", "track_driving_frames", "track_source_frames", "track_source_image", "warp_mask",
+    "BACKENDS", "CropParams", "CropTrack", "DRIVING_CROP", "DetectorPool", "FaceDetections", "FaceDetector",
+    "FaceModelsNotFoundError", "NoFaceError", "SOURCE_CROP", "choose_faces", "create_detector", "crop_matrix",
+    "crop_rect", "cut_crops", "default_workers", "eye_open_ratio", "is_prepared_crop", "lip_open_ratio",
+    "mediapipe_to_203", "network_input", "paste_back", "paste_mask", "track_driving_frames", "track_source_frames",
+    "track_source_image", "warp_mask",
 ]

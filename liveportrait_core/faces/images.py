@@ -1,11 +1,18 @@
 """Normalising image inputs: numpy or torch, uint8 or float, grey, RGB or RGBA, one image or a batch."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
+
+
+def image_items(images: Sequence[np.ndarray] | np.ndarray | Tensor) -> Sequence[np.ndarray | Tensor]:
+    """The images of a batch, unconverted: a 4-D array or tensor gives its N images, a lower one is one image."""
+    if isinstance(images, (np.ndarray, Tensor)):
+        return list(images) if images.ndim == 4 else [images]
+    return images
 
 
 def as_uint8_images(images: Sequence[np.ndarray] | np.ndarray | Tensor) -> list[np.ndarray]:
@@ -14,14 +21,8 @@ def as_uint8_images(images: Sequence[np.ndarray] | np.ndarray | Tensor) -> list[
     Accepts uint8 or float in [0, 1] (ComfyUI's IMAGE), greyscale (H, W) or (H, W, 1), and RGBA
     (alpha dropped: the backends see colour only; composite first if the background matters).
     """
-    if isinstance(images, (np.ndarray, Tensor)) and (images.ndim == 4 or (images.ndim == 3 and images.shape[-1] not in (1, 3, 4))):
-        items: Iterable = list(images) if images.ndim == 4 else [images]
-    elif isinstance(images, (np.ndarray, Tensor)):
-        items = [images]
-    else:
-        items = images
     out = []
-    for i, img in enumerate(items):
+    for i, img in enumerate(image_items(images)):
         a = img.detach().cpu().numpy() if isinstance(img, Tensor) else np.asarray(img)
         if a.ndim == 2:
             a = a[..., None]
