@@ -513,10 +513,12 @@ def print_tables(results: list[SideResult], reference_label: str) -> None:
 
 @torch.inference_mode()
 def length_run(weights: Path, device: torch.device, variant: Variant, frames: int, batch: int) -> dict:
-    """Render ``frames`` frames of motion into an mp4 as the streaming path does; peak memory and time."""
+    """Render ``frames`` frames of motion into an mp4 through the streaming path users take
+    (``pipeline.streaming.render_to_video``: render on the device, encode behind it on its own thread); peak memory
+    and time. The source is a random crop: its pixels cost nothing, its frame count is what is measured."""
     import tempfile
 
-    from liveportrait_core.media import VideoWriter
+    from liveportrait_core.pipeline.streaming import render_to_video
 
     engine = LivePortraitEngine(load_networks(weights, download=False), device, variant.precision,
                                 compile=variant.compiled)
@@ -535,11 +537,12 @@ def length_run(weights: Path, device: torch.device, variant: Variant, frames: in
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     kp = engine.driving_keypoints(source, motion, DrivingOptions(driving_option="pose-friendly"))
-    with tempfile.TemporaryDirectory() as tmp, VideoWriter(Path(tmp) / "out.mp4", 25.0, preset="ultrafast") as writer:
-        for chunk in engine.render(source, kp, chunk_size=batch):
-            writer.write(to_uint8(chunk).numpy())
+    with tempfile.TemporaryDirectory() as tmp:
+        written = render_to_video(engine, source, kp, Path(tmp) / "out.mp4", 25.0, chunk_size=batch)
     seconds = time.perf_counter() - start
-    return {"frames": frames, "ms_per_frame": seconds / frames * 1e3,
+    if written != frames:
+        raise RuntimeError(f"the streaming render wrote {written} of {frames} frames")
+    return {"frames": frames, "ms_per_frame": seconds / frames * 1e3, "variant": str(variant),
             "peak_rss_mib": own_peak_rss_mib(),
             "peak_vram_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0}
 
@@ -617,6 +620,7 @@ def parse_args() -> argparse.Namespace:
                    help="also time the first variant's W+G at these batch sizes, e.g. 1,4,16")
     p.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[],
                    help="memory-versus-length run: render this many frames to a file, each in its own process")
+    p.add_argument("--lengths-only", action="store_true", help="only the --lengths runs, no side-by-side comparison")
     p.add_argument("--plot", type=Path, help="write a PNG of ms/frame vs batch and memory vs length")
     p.add_argument("--length-run", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -648,6 +652,12 @@ def main() -> None:
     weights = args.weights or synthetic_weights()
     if args.length_run:
         print(json.dumps(length_run(weights, device, args.variants[0], args.length_run, args.batch)))
+        return
+    if args.lengths_only:
+        rows = memory_versus_length(args, args.variants[0], weights)
+        if args.json:
+            args.json.write_text(json.dumps({"device": device_name(device), "torch": torch.__version__, "lengths": rows},
+                                            indent=2))
         return
 
     official_dtype = torch.float16 if device.type == "cuda" else torch.float32  # the official pipeline's default

@@ -1,35 +1,63 @@
 #!/usr/bin/env bash
-# GPU checks for a machine with CUDA, in one go (by hand or through a lent machine): conformance in strict fp32 and
-# the low-precision deviations on CUDA, memory against video length (1,000 and 18,000 frames to an mp4), the
-# layout/compile probe of warping + generator, and the end-to-end benchmark. Each step has its own time limit and
-# its log goes to $OUT (default ./gpu_logs); STEPS picks a subset. Needs python3 with torch, numpy, scipy,
-# safetensors, pillow, av, pytest, matplotlib, pyyaml, and the conformance and bench/official_modules folders
-# (LIVEPORTRAIT_SHARED, default ../shared).
+# Every GPU check in one call (about 7 minutes on an H200), by hand or on a lent machine. Steps, in order of
+# importance, each with its own time limit (STEPS picks a subset, e.g. STEPS="benchmark end_to_end"):
+#   conformance  the networks against the official golden data in fp32 on CUDA, the fp16/bf16 deviations, and every
+#                CUDA route against the plain networks (tests/networks, tests/acceleration)
+#   benchmark    side by side with the official modules read in place: official, plain and fast (fp16 and bf16,
+#                compiled and eager), per module and end to end, with deviations (scripts/benchmark.py)
+#   end_to_end   the README's default case (s9 with d20, paste-back at 720x1280) through the command line's code path,
+#                eager (the default) and compiled, per stage, against the render alone (scripts/end_to_end.py)
+#   lengths      1,000 and 18,000 frames to an mp4 in fresh processes: each one's own peak RSS and VRAM
+#   heads        W's two heads alone, incl. with their input channels padded to 8 (scripts/gpu_probe.py)
+# Everything printed goes to $OUT/gpu_check.log, the figures to $OUT/*.json (a lent machine returns 8 files at most).
+#
+# Needs python3 with torch, numpy, scipy, safetensors, pillow, pyyaml, pytest, and PyAV: where `import av` fails,
+# the PyAV wheel in .whl/ is installed into /tmp/site first (a lent H200 has no PyAV; carry .whl). Reads
+# $LIVEPORTRAIT_SHARED (default ../shared): conformance/, bench/official_modules/, assets/source/s9.jpg and
+# assets/driving/d20.mp4. On a lent machine ../shared does not travel: copy those into an ignored shared/ folder of
+# the checkout, which does, and set LIVEPORTRAIT_SHARED=$PWD/shared.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 OUT=${OUT:-gpu_logs}
 mkdir -p "$OUT"
+LOG="$OUT/gpu_check.log"
 export PYTHONUNBUFFERED=1 LIVEPORTRAIT_TEST_DEVICE=cuda
-SHARED=${LIVEPORTRAIT_SHARED:-../shared}
+export LIVEPORTRAIT_SHARED=${LIVEPORTRAIT_SHARED:-../shared}
 WEIGHTS=${WEIGHTS:-$HOME/.cache/liveportrait-kit-tests/weights}
-[ -f "$WEIGHTS/spade_generator.pth" ] || $PY "$SHARED/conformance/make_weights.py" "$WEIGHTS" > /dev/null
-step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.txt
+FACE_BOX=270,229,200,225  # MediaPipe's box of s9's face (scripts/end_to_end.py prints it): no detector needed here
+STEPS=" ${STEPS:-conformance benchmark end_to_end lengths heads} "
+
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, its output appended to the log
     local name=$1 limit=$2; shift 2
-    echo "== $name (limit ${limit}s) =="
-    timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.txt"
+    echo "== $name (limit ${limit}s) ==" | tee -a "$LOG"
+    local start=$SECONDS
+    timeout "$limit" "$@" 2>&1 | tee -a "$LOG"
+    echo "== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start)) s ==" | tee -a "$LOG"
 }
-STEPS=" ${STEPS:-conformance lengths probe benchmark} "  # a subset, e.g. STEPS="probe benchmark"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+
+if ! $PY -c "import av" 2>/dev/null && compgen -G ".whl/av-*.whl" > /dev/null; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/av-*.whl &&
+        export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc
+  $PY -c "import torch, av; print('torch', torch.__version__, 'PyAV', av.__version__)"; } 2>&1 | tee -a "$LOG"
+[ -f "$WEIGHTS/spade_generator.pth" ] || $PY "$LIVEPORTRAIT_SHARED/conformance/make_weights.py" "$WEIGHTS" > /dev/null
+
 [[ $STEPS == *" conformance "* ]] &&
-    step conformance 90 $PY -m pytest -q -p no:cacheprovider tests/networks/test_networks.py tests/acceleration/test_precision.py \
-        tests/acceleration/test_acceleration.py
-[[ $STEPS == *" lengths "* ]] && for n in 1000 18000; do
-    step "length_$n" 240 $PY scripts/benchmark.py --device cuda --variants bf16-eager --batch 32 --weights "$WEIGHTS" --length-run $n
-done
-[[ $STEPS == *" probe "* ]] && step probe 200 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32
+    step conformance 100 $PY -m pytest -q -p no:cacheprovider tests/networks/test_networks.py \
+        tests/acceleration/test_precision.py tests/acceleration/test_acceleration.py
 [[ $STEPS == *" benchmark "* ]] &&
-    step benchmark 240 $PY scripts/benchmark.py --device cuda --variants bf16-compiled --frames 64 --batch 32 \
-        --weights "$WEIGHTS" --official "$SHARED/bench/official_modules" --sweep 8,32 --plot "$OUT/benchmark_cuda.png" \
-        --json "$OUT/benchmark_cuda.json"
+    step benchmark 200 $PY scripts/benchmark.py --device cuda --variants fp16-compiled,fp16-eager,bf16-compiled \
+        --frames 64 --batch 32 --weights "$WEIGHTS" --json "$OUT/benchmark.json"
+[[ $STEPS == *" end_to_end "* ]] && for mode in eager compiled; do
+    step "end_to_end $mode" 100 $PY scripts/end_to_end.py --device cuda $([ $mode = compiled ] && echo --compile) \
+        --weights "$WEIGHTS" --repeat-driving 6 --face-box $FACE_BOX --json "$OUT/end_to_end_$mode.json"
+done
+[[ $STEPS == *" lengths "* ]] &&
+    step lengths 220 $PY scripts/benchmark.py --device cuda --variants fp16-eager --batch 32 --weights "$WEIGHTS" \
+        --lengths 1000,18000 --lengths-only --json "$OUT/lengths.json"
+[[ $STEPS == *" heads "* ]] &&
+    step heads 40 $PY scripts/gpu_probe.py --weights "$WEIGHTS" --batch 32 --dtype fp16 --heads-only
+grep "^== .*: exit" "$LOG"
 exit 0

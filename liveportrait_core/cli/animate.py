@@ -8,6 +8,7 @@ import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 from ..editing.sliders import ExpressionSliders
 from ..faces import DRIVING_CROP, CropParams, CropTrack, NoFaceError
@@ -23,11 +24,14 @@ from ..motion.driving import DRIVING_OPTIONS, REGIONS, DrivingOptions
 from ..motion.frame_policy import POLICIES
 from ..motion.templates import save_template
 from ..pipeline.animation import Animation, detect_frames, frame_ranges, plan_animation
+from ..pipeline.compositing import CompositeChunk
 from ..pipeline.driving_files import DrivingCrop, load_driving, media_kind
 from ..pipeline.engine import LivePortraitEngine
 from ..pipeline.face_keypoints import FaceDriving
+from ..pipeline.render import ProgressHook
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.video_to_video import SourceVideoOptions
+from ..profiling import StageTimer
 from .common import EngineOptions, add_engine_arguments, print_progress
 from .crop import DetectorOptions, LazyDetector, add_crop_arguments, add_detector_arguments, source_crop_params
 from .edit import add_slider_arguments, sliders_from_args
@@ -71,6 +75,10 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--chunk-size", type=int, default=None,
                    help="frames rendered per batch (default: what fits in half the free memory; at most 4 on CPU, 32 on GPU)")
     a.add_argument("--max-frames", type=int, default=None, help="animate only the first N output frames (inputs are read only that far)")
+    a.add_argument("--timings", action="store_true",
+                   help="print the seconds of each stage (decode, detect, crop, motion, render, paste-back, encode), "
+                        "the end-to-end frames per second, and the one-time costs apart (with --compile, one chunk is "
+                        "rendered first to compile)")
     m = a.add_argument_group("motion (official options and defaults)")
     m.add_argument("--absolute", action="store_true", help="absolute instead of relative motion")
     m.add_argument("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly")
@@ -149,6 +157,7 @@ class AnimateOptions:
     chunk_size: int | None = None
     compile: bool = False
     save_template: Path | None = None
+    timings: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "AnimateOptions":
@@ -169,7 +178,7 @@ class AnimateOptions:
                                          args.driving_crop_mode, args.on_missing_face),
                 face_box=args.face_box, center_crop=args.center_crop, no_crop=args.no_crop, paste_back=not args.no_paste_back,
                 feather=args.feather, frame_policy=args.frame_policy, max_frames=args.max_frames, chunk_size=args.chunk_size,
-                compile=args.compile, save_template=args.save_template)
+                compile=args.compile, save_template=args.save_template, timings=args.timings)
         except ValueError as err:
             raise SystemExit(f"error: {err}") from None
 
@@ -239,8 +248,8 @@ def _ratio_landmarks(options: AnimateOptions, frames: SourceFrames, detector: La
     return face_tracks(detect_frames(detector, frames), options.face, where=f"the source {options.source}")
 
 
-def _drivers(options: AnimateOptions, engine: LivePortraitEngine, detector: LazyDetector,
-             faces: list[int]) -> tuple[list[FaceDriving], list[Path | None]]:
+def _drivers(options: AnimateOptions, engine: LivePortraitEngine, detector: LazyDetector, faces: list[int],
+             timer: StageTimer) -> tuple[list[FaceDriving], list[Path | None]]:
     """Per face, what drives it and the driving file (each file is loaded once; None: only the sliders edit it)."""
     sliders = options.sliders
     loaded: dict[Path | None, FaceDriving] = {None: FaceDriving(None, options=options.motion, sliders=sliders)} if sliders else {}
@@ -250,7 +259,8 @@ def _drivers(options: AnimateOptions, engine: LivePortraitEngine, detector: Lazy
         if path is None and not sliders:
             raise SystemExit(f"error: face {face} has no driver: give --driving (for every face) or --face-driving {face}=PATH")
         if path not in loaded:
-            loaded[path] = load_driving(engine, path, detector, options.driving_crop, options.motion, options.max_frames)
+            loaded[path] = load_driving(engine, path, detector, options.driving_crop, options.motion, options.max_frames,
+                                        timer)
         paths.append(path)
     return [replace(loaded[p], sliders=sliders) for p in paths], paths
 
@@ -261,15 +271,58 @@ def _report(animation: Animation, faces: list[int]) -> None:
             print(f"face {face}: not found in source frame(s) {frame_ranges(missing)}; kept as they are", file=sys.stderr)
 
 
+@dataclass(frozen=True)
+class PlannedAnimation:
+    """What ``animate`` renders: the plan, the indices of the animated faces, and the file whose sound is kept."""
+
+    animation: Animation
+    faces: list[int]
+    audio: Path | None
+
+
 def animate(args: argparse.Namespace) -> int:
     """The ``animate`` command."""
     started = time.perf_counter()
-    return animate_frames(AnimateOptions.from_args(args), started)
+    options = AnimateOptions.from_args(args)
+    timer = StageTimer(enabled=options.timings)
+    with timer.stage("model load"):
+        engine = options.engine.load(options.variant, options.compile)
+    planned = animate_frames(options, engine, timer)
+    print(f"\nwrote {timer.frames} frames ({len(planned.faces)} face(s)) to {options.out} in "
+          f"{time.perf_counter() - started:.1f} s ({engine.device.type}, {str(engine.dtype).removeprefix('torch.')})",
+          file=sys.stderr)
+    if options.timings:
+        print(timer.table(), file=sys.stderr)
+    return 0
 
 
-def animate_frames(options: AnimateOptions, started: float) -> int:
-    """Animate ``options.source`` and write ``options.out``; ``started`` (``time.perf_counter``) times the report."""
-    engine = options.engine.load(options.variant, options.compile)
+def animate_frames(options: AnimateOptions, engine: LivePortraitEngine, timer: StageTimer) -> PlannedAnimation:
+    """Animate ``options.source`` and write ``options.out``; ``timer`` gets the stages, the frame count and the wall
+    time (from the inputs to the written file; with ``--compile`` and the timer on, the compiling chunk apart)."""
+    begun = time.perf_counter()
+    planned = plan_frames(options, engine, timer)
+    if options.compile and timer.enabled:  # the first chunk compiles: timed apart, then rendered again
+        warm_up = time.perf_counter()
+        with timer.stage("compile/warm-up"), closing(_render(options, planned.animation, None, None)) as chunks:
+            next(chunks).frames
+        begun += time.perf_counter() - warm_up
+    chunks = _render(options, planned.animation, timer, print_progress)
+    timer.frames = write_frames(options.out, (c.host_frames for c in chunks), planned.animation.fps, planned.audio,
+                                timer=timer)
+    timer.wall = time.perf_counter() - begun
+    return planned
+
+
+def _render(options: AnimateOptions, animation: Animation, timer: StageTimer | None,
+            on_progress: ProgressHook | None) -> Iterator[CompositeChunk]:
+    """The output frames, chunk by chunk, as the options ask."""
+    return animation.render(options.chunk_size, options.feather, paste=options.paste_back and not options.no_crop,
+                            on_progress=on_progress, timer=timer)
+
+
+def plan_frames(options: AnimateOptions, engine: LivePortraitEngine, timer: StageTimer) -> PlannedAnimation:
+    """The faces found, their drivers loaded and the output planned (:func:`~..pipeline.animation.plan_animation`);
+    saves the driving motion as a template when asked."""
     with closing(LazyDetector(options.detector)) as detector:
         try:
             kind = media_kind(options.source)
@@ -277,10 +330,13 @@ def animate_frames(options: AnimateOptions, started: float) -> int:
                 raise SystemExit(f"error: --source {options.source} is a motion template; give a portrait image or a video")
             frames = (SourceFrames.video(options.source, options.max_frames) if kind == "video"
                       else SourceFrames.image(options.source))
-            tracks, faces = source_tracks(options, frames, detector)
-            drivings, paths = _drivers(options, engine, detector, faces)
-            animation = plan_animation(engine, frames, tracks, drivings, policy=options.frame_policy, limit=options.max_frames,
-                                       video=options.video, landmarks=_ratio_landmarks(options, frames, detector))
+            with timer.stage("detect"):
+                tracks, faces = source_tracks(options, frames, detector)
+            drivings, paths = _drivers(options, engine, detector, faces, timer)
+            with timer.device_stage("source & keypoints", engine.device):
+                animation = plan_animation(engine, frames, tracks, drivings, policy=options.frame_policy,
+                                           limit=options.max_frames, video=options.video,
+                                           landmarks=_ratio_landmarks(options, frames, detector))
         except (NoFaceError, ValueError) as err:
             raise SystemExit(f"error: {err} (detector {options.detector.backend}; --no-crop animates inputs as they are)"
                              if isinstance(err, NoFaceError) else f"error: {err}") from None
@@ -288,9 +344,4 @@ def animate_frames(options: AnimateOptions, started: float) -> int:
         save_template(drivings[0].motion.to("cpu"), options.save_template, source=str(options.source), driving=str(paths[0]))
     _report(animation, faces)
     audio = options.source if frames.is_video else paths[0] if paths[0] and media_kind(paths[0]) == "video" else None
-    chunks = animation.render(options.chunk_size, options.feather, paste=options.paste_back and not options.no_crop,
-                              on_progress=print_progress)
-    count = write_frames(options.out, (c.frames.cpu().numpy() for c in chunks), animation.fps, audio)
-    print(f"\nwrote {count} frames ({len(faces)} face(s)) to {options.out} in {time.perf_counter() - started:.1f} s "
-          f"({engine.device.type}, {str(engine.dtype).removeprefix('torch.')})", file=sys.stderr)
-    return 0
+    return PlannedAnimation(animation, faces, audio)

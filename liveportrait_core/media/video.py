@@ -5,7 +5,7 @@ Frames are uint8 RGB numpy arrays shaped (n, H, W, 3). Videos are read chunk by 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +17,8 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from PIL import Image, UnidentifiedImageError
 
+from ..profiling import StageTimer
+from .background import write_behind
 from .images import MediaError, checked_frames, write_png_frames
 
 
@@ -105,7 +107,8 @@ def iter_video_frames(path: str | Path, chunk: int = 16, start: int = 0, limit: 
     """Decode frames ``start`` .. ``start + limit`` as uint8 (n, H, W, 3) RGB chunks of at most ``chunk`` frames.
 
     Frames before ``start`` are decoded and dropped (exact on any stream, unlike keyframe seeking).
-    Frames of a different size (a mid-stream resolution change) are scaled to the first frame's size.
+    Frames of a different size (a mid-stream resolution change) are scaled to the first frame's size, so every
+    chunk has one size.
     """
     if chunk < 1 or start < 0 or (limit is not None and limit < 0):
         raise ValueError(f"need chunk >= 1, start >= 0, limit >= 0 or None; got {chunk}, {start}, {limit}")
@@ -115,12 +118,13 @@ def iter_video_frames(path: str | Path, chunk: int = 16, start: int = 0, limit: 
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         batch: list[np.ndarray] = []
+        size: tuple[int, int] | None = None  # (width, height) of the first frame
         for index, frame in enumerate(_decoded(container, stream, path)):
             if end is not None and index >= end:
                 break
+            size = size or (frame.width, frame.height)
             if index < start:
                 continue
-            size = batch[0].shape[1::-1] if batch else (frame.width, frame.height)
             batch.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
             if len(batch) == chunk:
                 yield np.stack(batch)
@@ -310,7 +314,8 @@ class VideoWriter:
         if self._video is None:
             self._start(height, width)
         elif (height, width) != self._size:
-            raise MediaError(f"{self.path}: frame size {width}x{height} differs from the first chunk's {self._size[1]}x{self._size[0]}")
+            raise MediaError(f"{self.path}: frame {self.frames_written} is {width}x{height}, which differs from the first "
+                             f"chunk's {self._size[1]}x{self._size[0]} (a video keeps one frame size)")
         frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
         for rgb in frames:
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
@@ -340,17 +345,38 @@ class VideoWriter:
                 self.path.unlink(missing_ok=True)
 
 
-def write_frames(out: Path, frames: Iterable[np.ndarray], fps: float, audio_from: Path | None) -> int:
-    """Stream uint8 (n, H, W, 3) frames into ``out`` (.mp4 video, else a PNG folder); returns the frame count."""
-    count = 0
+FrameChunk = np.ndarray | Callable[[], np.ndarray]
+"""uint8 (n, H, W, 3) frames, or a function that returns them on the writer's thread (a device-to-host copy still in
+flight is then waited for there, not on the thread that renders)."""
+
+
+def write_frames(out: Path, frames: Iterable[FrameChunk], fps: float, audio_from: Path | None, *,
+                 timer: StageTimer | None = None, depth: int = 2) -> int:
+    """Stream uint8 (n, H, W, 3) frames into ``out`` (.mp4 video, else a PNG folder); returns the frame count.
+
+    Encoding runs on its own thread at most ``depth`` chunks behind ``frames``, which is iterated on the calling
+    thread (:func:`~.background.write_behind`); its time is the ``timer``'s "encode" stage. An exception on either
+    side reaches the caller; on one in ``frames`` the video so far is still finished into a playable file.
+    """
+    timer = timer or StageTimer(enabled=False)
     if out.suffix.lower() == ".mp4":
         out.parent.mkdir(parents=True, exist_ok=True)
         with VideoWriter(out, fps, audio_from=audio_from) as writer:
-            for chunk in frames:
-                writer.write(chunk)
-                count += chunk.shape[0]
-    else:
-        for chunk in frames:
-            write_png_frames(out, chunk, start_index=count)
-            count += chunk.shape[0]
+            return _write_behind(frames, lambda array, _: writer.write(array), timer, depth)
+    return _write_behind(frames, lambda array, start: write_png_frames(out, array, start_index=start), timer, depth)
+
+
+def _write_behind(frames: Iterable[FrameChunk], write: Callable[[np.ndarray, int], None], timer: StageTimer,
+                  depth: int) -> int:
+    """``write(array, index of its first frame)`` for every chunk on the writer's thread; returns the frame count."""
+    count = 0
+
+    def consume(chunk: FrameChunk) -> None:
+        nonlocal count
+        array = chunk() if callable(chunk) else chunk
+        with timer.stage("encode"):
+            write(array, count)
+        count += array.shape[0]
+
+    write_behind(frames, consume, depth, "frame-writer")
     return count

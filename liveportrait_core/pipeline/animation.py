@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Sequence
 from ..faces import CropTrack, FaceDetections, FaceDetector
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..motion.frame_policy import align_frames
+from ..profiling import StageTimer
 from .compositing import AnimatedFace, CompositeChunk, render_faces
 from .engine import LivePortraitEngine
 from .face_keypoints import FaceDriving, face_keypoints
@@ -54,10 +55,11 @@ class Animation:
         return [[i for i, ok in zip(used, face.found(used).tolist()) if not ok] for face in self.faces]
 
     def render(self, chunk_size: int | None = None, feather: float = DEFAULT_FEATHER, paste: bool = True,
-               masks: bool = False, on_progress: ProgressHook | None = None) -> Iterator[CompositeChunk]:
+               masks: bool = False, on_progress: ProgressHook | None = None,
+               timer: StageTimer | None = None) -> Iterator[CompositeChunk]:
         """The output frames chunk by chunk, with each face's mask if asked (see :func:`~.compositing.render_faces`)."""
         return render_faces(self.engine, self.frames, self.faces, self.source_index, chunk_size=chunk_size,
-                            feather=feather, paste=paste, masks=masks, on_progress=on_progress)
+                            feather=feather, paste=paste, masks=masks, on_progress=on_progress, timer=timer)
 
 
 def plan_animation(engine: LivePortraitEngine, frames: SourceFrames, tracks: Sequence[CropTrack | None],

@@ -13,14 +13,16 @@ from ..faces.crop import MissingFace
 from ..faces.crop_smoothing import fill_gaps
 from ..faces.driving_crop import DrivingMode
 from ..faces.images import frames_tensor
-from ..media import MediaError, image_or_video, iter_video_frames, probe_video, read_image
+from ..media import MediaError, image_or_video, iter_video_frames, probe_video, read_ahead, read_image
 from ..motion.driving import DrivingOptions
 from ..motion.templates import TEMPLATE_EXTENSIONS, load_template
+from ..profiling import StageTimer
 from .engine import LivePortraitEngine
 from .face_keypoints import FaceDriving
 
 IMAGE_FPS = 25.0  # official output fps when nothing else sets it
 CHUNK = 16
+READ_AHEAD = 2  # decoded chunks waiting for the motion extractor at most
 
 
 MediaKind = Literal["image", "video", "template"]
@@ -56,17 +58,22 @@ class DrivingCrop:
 
 def load_driving(engine: LivePortraitEngine, path: str | Path, detector: FaceDetector | None,
                  crop: DrivingCrop = DrivingCrop(), options: DrivingOptions = DrivingOptions(),
-                 limit: int | None = None) -> FaceDriving:
+                 limit: int | None = None, timer: StageTimer | None = None) -> FaceDriving:
     """The driving motion of a video, image or template file, with per-frame eye/lip ratios when the options use them.
+
+    A video is decoded on a background thread, up to :data:`READ_AHEAD` chunks ahead of the detector and the motion
+    extractor.
 
     Args:
         detector: finds the driving faces (needed to crop, or for ratios); may be None otherwise.
         limit: read at most this many frames.
+        timer: counts the stages "decode", "detect", "crop" and "motion".
 
     Raises:
         NoFaceError: a driving frame has no face (with ``on_missing="fail"``; the message names it).
     """
     path = Path(path)
+    timer = timer or StageTimer(enabled=False)
     kind = media_kind(path)
     if kind == "template":
         motion = load_template(path)
@@ -82,26 +89,32 @@ def load_driving(engine: LivePortraitEngine, path: str | Path, detector: FaceDet
         fps, width, height = info.fps, info.width, info.height
 
         def chunks() -> Iterator[np.ndarray]:
-            return iter_video_frames(path, chunk=CHUNK, limit=limit)
+            return read_ahead(timer.iterate("decode", iter_video_frames(path, chunk=CHUNK, limit=limit)), READ_AHEAD,
+                              "driving-decode")
     cropping = crop.applies(width, height)
     ratios = options.eye_retargeting or options.lip_retargeting
     track = None
     if cropping or ratios:
         if detector is None:
             raise ValueError(f"cropping the driving frames of {path} (or their eye/lip ratios) needs a face detector")
-        detections = [d for c in chunks() for d in detector.detect(c)]
+        detections = []
+        for c in chunks():
+            with timer.stage("detect"):
+                detections += detector.detect(c)
         track = track_driving_frames(detections, crop.params, crop.tracking, on_missing=crop.on_missing)
 
     def inputs() -> Iterator[torch.Tensor]:
         start = 0
         for c in chunks():
-            frames = frames_tensor(c).to(engine.device)
-            if cropping:
-                frames = cut_crops(frames, track.select(slice(start, start + len(c))))
-            start += len(c)
-            yield network_input(frames).to(engine.device)
+            with timer.device_stage("crop", engine.device):
+                frames = frames_tensor(c).to(engine.device)
+                if cropping:
+                    frames = cut_crops(frames, track.select(slice(start, start + len(c))))
+                start += len(c)
+                batch = network_input(frames).to(engine.device)
+            yield batch
 
-    motion = engine.motion(inputs(), fps)
+    motion = engine.motion(inputs(), fps, timer)
     if track is not None:
         motion.eye_ratio = fill_gaps(track.eye_ratio, track.found).float().to(engine.device)
         motion.lip_ratio = fill_gaps(track.lip_ratio, track.found).float().to(engine.device)

@@ -16,6 +16,7 @@ from ..motion.pose import KeypointInfo
 from ..motion.retargeting import animate_keypoints
 from ..motion.sequence import MotionSequence
 from ..networks import build_network
+from ..profiling import StageTimer
 from ..weights.files import LivePortraitNetworks, load_networks
 from .precision import cpu_has_bf16_matrix_units, resolve_device, resolve_dtype
 from .render import ProgressHook, auto_chunk_size, render_chunks, warp_decode
@@ -88,9 +89,14 @@ class LivePortraitEngine:
         motion.eye_ratio, motion.lip_ratio = eye_ratio, lip_ratio
         return SourceState(feature=feature, motion=motion)
 
-    def motion(self, chunks: Iterable[Tensor], fps: float) -> MotionSequence:
-        """Driving motion from (n, 3, 256, 256) chunks of frames; only the small motion tensors are kept."""
-        parts = [self.keypoint_info(chunk).to_motion() for chunk in chunks]
+    def motion(self, chunks: Iterable[Tensor], fps: float, timer: StageTimer | None = None) -> MotionSequence:
+        """Driving motion from (n, 3, 256, 256) chunks of frames; only the small motion tensors are kept.
+        ``timer`` counts the motion extractor's work as the stage "motion"."""
+        timer = timer or StageTimer(enabled=False)
+        parts = []
+        for chunk in chunks:
+            with timer.device_stage("motion", self.device):
+                parts.append(self.keypoint_info(chunk).to_motion())
         if not parts:
             raise ValueError("the driving input has no frames")
         return MotionSequence(**{k: torch.cat([getattr(p, k) for p in parts]) for k in ("R", "exp", "scale", "t", "kp", "x_s")},

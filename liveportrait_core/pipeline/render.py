@@ -107,9 +107,14 @@ def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_
             on_progress(start, total)
 
 
-def to_uint8(frames: Tensor) -> Tensor:
-    """(n, 3, H, W) float in [0, 1] -> (n, H, W, 3) uint8 on the CPU.
+def uint8_frames(frames: Tensor) -> Tensor:
+    """(n, 3, H, W) float in [0, 1] -> (n, H, W, 3) uint8 on the frames' device.
 
     Truncates (no rounding) exactly like the official ``parse_output``, so frames compare bit for bit.
     """
-    return (frames.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    return (frames.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def to_uint8(frames: Tensor) -> Tensor:
+    """:func:`uint8_frames` on the CPU."""
+    return uint8_frames(frames).cpu()

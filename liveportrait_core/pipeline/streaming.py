@@ -22,7 +22,8 @@ from ..media import write_frames
 from .animation import Animation
 from .compositing import AnimatedFace
 from .engine import LivePortraitEngine, SourceState
-from .render import ProgressHook, to_uint8
+from .host_copy import HostFrames
+from .render import ProgressHook, uint8_frames
 from .source_frames import SourceFrames
 
 
@@ -50,7 +51,7 @@ def animation_to_video(animation: Animation, out: str | Path, *, feather: float 
         on_progress: ``(done, total)`` after each chunk; may raise to stop (the file keeps the frames so far).
     """
     chunks = animation.render(chunk_size, feather, on_progress=on_progress)
-    return write_frames(Path(out), (c.frames.cpu().numpy() for c in chunks), animation.fps, None if audio_from is None else Path(audio_from))
+    return write_frames(Path(out), (c.host_frames for c in chunks), animation.fps, None if audio_from is None else Path(audio_from))
 
 
 def render_to_video(engine: LivePortraitEngine, source: SourceState, keypoints: Tensor, out: str | Path, fps: float, *,
@@ -64,7 +65,8 @@ def render_to_video(engine: LivePortraitEngine, source: SourceState, keypoints: 
     """
     if paste is None:
         renders = engine.render(source, keypoints, chunk_size, on_progress)
-        return write_frames(Path(out), (to_uint8(c).cpu().numpy() for c in renders), fps, None if audio_from is None else Path(audio_from))
+        return write_frames(Path(out), (HostFrames(uint8_frames(c)).numpy for c in renders), fps,
+                            None if audio_from is None else Path(audio_from))
     face = AnimatedFace(paste.track, source.motion, keypoints, feature=source.feature)
     animation = Animation(engine, SourceFrames.in_memory(paste.picture[None]), [face], [0] * len(keypoints), fps)
     return animation_to_video(animation, out, feather=paste.feather, audio_from=audio_from, chunk_size=chunk_size,

@@ -19,9 +19,11 @@ from liveportrait_core.media import (
     iter_video_frames,
     probe_video,
     read_image,
+    write_frames,
     write_png_frames,
 )
 from liveportrait_core.pipeline.driving_files import media_kind
+from liveportrait_core.profiling import StageTimer
 
 # name -> (width, height) as documented in shared/assets/README.md
 PORTRAITS = {
@@ -146,6 +148,71 @@ def test_chunked_iteration_equals_one_shot(assets_dir: Path) -> None:
     assert np.array_equal(np.concatenate(window), whole[0][10:30])
 
 
+def _video_with_a_size_change(path: Path) -> list[np.ndarray]:
+    """Three 32x24 frames then two 48x40 ones in one PNG stream (each packet decodes at its own size)."""
+    frames = [np.full((h, w, 3), 40 * i, np.uint8) for i, (w, h) in enumerate([(32, 24)] * 3 + [(48, 40)] * 2)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("png", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb24"
+        for size in ((32, 24), (48, 40)):
+            codec = av.CodecContext.create("png", "w")
+            codec.width, codec.height, codec.pix_fmt, codec.time_base = *size, "rgb24", Fraction(1, 25)
+            for i, rgb in enumerate(frames):
+                if rgb.shape[1::-1] == size:
+                    for packet in codec.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                        packet.stream, packet.pts, packet.dts, packet.time_base = stream, i, i, Fraction(1, 25)
+                        container.mux(packet)
+    return frames
+
+
+def test_a_mid_stream_size_change_is_scaled_to_the_first_frames_size(tmp_path: Path) -> None:
+    path = tmp_path / "sizes.mov"
+    frames = _video_with_a_size_change(path)
+    chunks = list(iter_video_frames(path, chunk=2))
+    assert [c.shape for c in chunks] == [(2, 24, 32, 3), (2, 24, 32, 3), (1, 24, 32, 3)]  # one size across chunks
+    assert [int(f[0, 0, 0]) for c in chunks for f in c] == [int(f[0, 0, 0]) for f in frames]  # every frame, in order
+    assert [c.shape for c in iter_video_frames(path, chunk=2, start=3)] == [(2, 24, 32, 3)]
+
+
+def test_write_frames_keeps_order_on_its_thread_and_times_encoding(tmp_path: Path) -> None:
+    chunks = [_rng_frames(3, 16, 24, seed) for seed in range(5)]
+    timer = StageTimer()
+    assert write_frames(tmp_path / "png", iter(chunks), 25.0, None, timer=timer, depth=1) == 15
+    written = np.stack([np.asarray(Image.open(p)) for p in sorted((tmp_path / "png").glob("*.png"))])
+    assert np.array_equal(written, np.concatenate(chunks)) and timer.seconds()["encode"] > 0
+    colours = np.arange(0, 250, 10, dtype=np.uint8)[:, None, None, None] * np.ones((16, 16, 3), np.uint8)
+    lazy = [lambda c=colours[i:i + 4]: c for i in range(0, 25, 4)]  # chunks made on the writer's thread
+    assert write_frames(tmp_path / "colours.mp4", lazy, 25.0, None) == 25
+    decoded = next(iter_video_frames(tmp_path / "colours.mp4", chunk=100))
+    assert np.abs(decoded[:, 8, 8, 0].astype(int) - colours[:, 0, 0, 0]).max() <= 3
+
+
+def test_write_frames_raises_the_writers_error_naming_the_frame(tmp_path: Path) -> None:
+    made = []
+
+    def chunks():
+        for i in range(50):
+            made.append(i)
+            yield _rng_frames(2, 16, 16 if i < 2 else 18)
+
+    out = tmp_path / "sizes.mp4"
+    with pytest.raises(MediaError, match="frame 4 is 18x16"):
+        write_frames(out, chunks(), 25.0, None)
+    assert len(made) < 10 and probe_video(out).frames == 4  # stopped early; the frames before are a playable file
+
+
+def test_write_frames_finishes_every_frame_made_before_an_interrupt(tmp_path: Path) -> None:
+    def chunks():
+        for i in range(4):
+            yield _rng_frames(2, 16, 16, seed=i)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "partial.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        write_frames(out, chunks(), 25.0, None, depth=2)
+    assert probe_video(out).frames == 8
+
+
 def test_write_video_with_audio(assets_dir: Path, tmp_path: Path) -> None:
     source = assets_dir / "driving" / "d18.mp4"
     frames = next(iter_video_frames(source, chunk=45))[:, :101, :99]  # odd size: padded to 100x102
@@ -197,7 +264,7 @@ def test_writer_silent_source_and_size_change(assets_dir: Path, tmp_path: Path) 
     out = tmp_path / "silent.mp4"
     with VideoWriter(out, 25, audio_from=assets_dir / "driving" / "d0.mp4") as writer:  # d0 has no audio
         writer.write(_rng_frames(2, 17, 16))
-        with pytest.raises(MediaError, match="differs from the first chunk"):
+        with pytest.raises(MediaError, match="frame 2 is 16x18, which differs from the first chunk's 16x17"):
             writer.write(_rng_frames(1, 18, 16))  # pads to the same size, but is not the same picture size
     assert not probe_video(out).has_audio and probe_video(out).frames == 2
     with pytest.raises(MediaError, match="missing.wav"):

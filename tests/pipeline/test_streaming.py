@@ -31,6 +31,8 @@ SHIFT = torch.tensor([[[1.0, 0.0, 64.0], [0.0, 1.0, 32.0], [0.0, 0.0, 1.0]]])  #
 class RandomEngine:
     """Stands in for ``LivePortraitEngine.render``: (n, 3, 512, 512) frames of random flat colours, chunk by chunk."""
 
+    device = torch.device("cpu")
+
     def render(self, source, keypoints, chunk_size, on_progress=None):
         total = keypoints.shape[0]
         for start in range(0, total, chunk_size):
