@@ -14,8 +14,9 @@
 # Needs python3 with torch, numpy, scipy, safetensors, pillow, pyyaml, pytest, and PyAV: where `import av` fails,
 # the PyAV wheel in .whl/ is installed into /tmp/site first (a lent H200 has no PyAV; carry .whl). Reads
 # $LIVEPORTRAIT_SHARED (default ../shared): conformance/, bench/official_modules/, assets/source/s9.jpg and
-# assets/driving/d20.mp4. On a lent machine ../shared does not travel: copy those into an ignored shared/ folder of
-# the checkout, which does, and set LIVEPORTRAIT_SHARED=$PWD/shared.
+# assets/driving/d20.mp4. On a lent machine ../shared does not travel: scripts/prepare_gpu_check.sh copies those into
+# an ignored shared/ folder of the checkout, which does, and fetches the wheel; then run with
+# LIVEPORTRAIT_SHARED=$PWD/shared.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
