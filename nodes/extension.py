@@ -19,6 +19,7 @@ from .load_models import LoadModels
 from .load_template import LoadMotionTemplate
 from .motion_ops import (AnchorMotion, BlendMotion, CrossFadeMotion, LoopMotion, NeutralizeMotion, RetimeMotion, ReverseMotion,
                          ScaleMotionRegions, SmoothMotion, TrimMotion)
+from .opencv_check import warn_about_opencv
 from .paste_back import PasteBack
 from .render import Render
 from .render_to_file import RenderToFile
@@ -39,8 +40,10 @@ NODES: list[type[io.ComfyNode]] = [
 
 
 class LivePortraitExtension(ComfyExtension):
-    """Registers ``models/liveportrait`` and ``models/liveportrait_templates``, then offers the nodes."""
+    """Registers ``models/liveportrait`` and ``models/liveportrait_templates``, checks the OpenCV install, then offers
+    the nodes (ComfyUI 0.3.75 calls only ``get_node_list``, once, when it loads the pack)."""
 
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         register_folders()
+        warn_about_opencv()
         return list(NODES)

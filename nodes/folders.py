@@ -4,18 +4,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..liveportrait_core.faces.insightface_detector import MODEL_FILES as INSIGHTFACE_FILES
-from ..liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER
 from ..liveportrait_core.motion.templates import TEMPLATE_EXTENSIONS
 from ..liveportrait_core.weights.checkpoints import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX
 from ..liveportrait_core.weights.files import WeightsNotFoundError, ensure_weights, find_weights
 from .comfy import folder_paths
 
 WEIGHTS = "liveportrait"  # models/liveportrait: the five checkpoints (flat or hub layout) and face-detector files
+INSIGHTFACE = "insightface"  # models/insightface: buffalo_l as other face packs (and insightface itself) keep it
 TEMPLATES = "liveportrait_templates"  # models/liveportrait_templates: motion templates (.pkl / .safetensors), expressions (.json)
 EXPRESSION_SUFFIX = ".json"  # slider states of Save Expression
 _EXTENSIONS = {WEIGHTS: {SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES, ".onnx", ".task"}, TEMPLATES: {*TEMPLATE_EXTENSIONS, EXPRESSION_SUFFIX}}
-_DETECTOR_FILES = {"mediapipe": (FACE_LANDMARKER,), "insightface": INSIGHTFACE_FILES}
 
 
 def register_folders() -> None:
@@ -54,11 +52,16 @@ def weights_folder(variant: str, download: bool) -> Path:
         raise FileNotFoundError(f"{err}\nThe other '{WEIGHTS}' model folders hold no complete set either: {others}") from None
 
 
-def detector_folder(backend: str) -> Path:
-    """The first registered weights folder holding ``backend``'s face-detector files, else the first one
-    (where the detector downloads them, or names them when it may not)."""
+def detector_folders(backend: str) -> list[Path]:
+    """Where ``backend``'s face-detector files are looked for, in order: the registered weights folders (the
+    first is where missing files are downloaded), then for insightface the ``insightface`` folders, where other
+    face packs keep ``buffalo_l`` (another pack's registered ones, and ``models/insightface``)."""
     folders = [Path(p) for p in folder_paths.get_folder_paths(WEIGHTS)]
-    return next((f for f in folders if all(m.locate(f) for m in _DETECTOR_FILES[backend])), folders[0])
+    if backend == "insightface":
+        registered, _ = folder_paths.folder_names_and_paths.get(INSIGHTFACE, ([], set()))
+        default = os.path.join(folder_paths.models_dir, INSIGHTFACE)
+        folders += [Path(p) for p in dict.fromkeys([*registered, default]) if Path(p) not in folders]
+    return folders
 
 
 def template_path(name: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..liveportrait_core.faces import BACKENDS, create_detector, default_workers
 from .choices import check_choices
 from .comfy import io, model_management
-from .folders import WEIGHTS, detector_folder
+from .folders import WEIGHTS, detector_folders
 from .sockets import CATEGORY, Detector
 
 
@@ -18,7 +18,8 @@ class LoadFaceDetector(io.ComfyNode):
             display_name="Load Face Detector (LivePortrait)",
             category=CATEGORY,
             description=f"Loads a face detector with 203-point landmarks from models/{WEIGHTS}/ (downloading its files "
-                        "there when allowed): MediaPipe (light, CPU) or insightface (the official SCRFD + landmark stack).",
+                        "there when allowed): MediaPipe (light, CPU) or insightface (the official SCRFD + landmark stack; "
+                        "buffalo_l is also found in models/insightface/).",
             inputs=[
                 io.Combo.Input("backend", options=list(BACKENDS), default="mediapipe",
                                tooltip="mediapipe: light and fast on CPU; insightface: the official detector stack "
@@ -40,6 +41,6 @@ class LoadFaceDetector(io.ComfyNode):
     @classmethod
     def execute(cls, backend: str, threshold: float, download: bool) -> io.NodeOutput:
         device = "cuda" if model_management.get_torch_device().type == "cuda" else "cpu"
-        detector = create_detector(backend, detector_folder(backend), threshold=threshold or None, device=device,
+        detector = create_detector(backend, detector_folders(backend), threshold=threshold or None, device=device,
                                    download=download, workers=default_workers(backend))
         return io.NodeOutput(detector)

@@ -21,8 +21,9 @@ class LoadModels(io.ComfyNode):
             category=CATEGORY,
             description=(
                 f"Loads the five LivePortrait networks (official .pth or converted .safetensors) from models/{WEIGHTS}/ or a "
-                f"'{WEIGHTS}' folder of extra_model_paths.yaml, flat or in the hub layout. Missing files are downloaded "
-                f"from {HUB_REPO_ID} when allowed."
+                f"'{WEIGHTS}' folder of extra_model_paths.yaml, in the hub layout or flat as ComfyUI-LivePortraitKJ keeps "
+                f"them (animals: its animal/ subfolder). Missing files are downloaded from {HUB_REPO_ID} when allowed; "
+                f"animals never load human files kept flat."
             ),
             inputs=[
                 io.Combo.Input("variant", options=list(VARIANTS), default="human",

@@ -274,7 +274,7 @@ No face detector here: **Face box** crops around the box typed into *x*, *y* (to
 `s33.jpg`). Instead, connect a MASK of the face, a detector's SEGS (Impact Pack) or a BBOX, or set
 *mode* to center for a picture that is mostly face.
 
-**Load LivePortrait Models** loads the animals weights (`liveportrait_animals/` in
+**Load LivePortrait Models** loads the animals weights (`animal/` or `base_models_v1.1/` in
 `models/liveportrait/`, downloaded on first use). Retarget then runs the official animal pipeline: only
 *driving_multiplier* applies (the official example uses 1.75). Stitch is left out, as the official
 animal pipeline recommends; the crop has no landmarks, so eye / lip retargeting are unavailable.

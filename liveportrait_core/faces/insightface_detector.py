@@ -1,9 +1,10 @@
 """The official face stack through onnxruntime: SCRFD (``det_10g``) + ``2d106det``, refined by LivePortrait's
 203-point ``landmark.onnx`` (what the official ``Cropper`` runs).
 
-Files (hub repo ``KwaiVGI/LivePortrait``, downloaded into the caller's folder on first use):
+Files (hub repo ``KwaiVGI/LivePortrait``, downloaded into the caller's first folder on first use):
 ``insightface/models/buffalo_l/det_10g.onnx``, ``insightface/models/buffalo_l/2d106det.onnx``,
-``liveportrait/landmark.onnx``.
+``liveportrait/landmark.onnx``. The buffalo_l files are also found in an insightface root
+(``models/buffalo_l/`` or ``buffalo_l/`` in a searched folder), where other face packs keep them.
 
 Steps per image, as the official code (``FaceAnalysisDIY.get`` with ``det_size=(512, 512)``,
 ``Landmark.get``, ``LandmarkRunner.run``):
@@ -22,7 +23,6 @@ serve the ratios and the video / driving crops.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -34,12 +34,19 @@ from .crop_geometry import LANDMARK_RUNNER_CROP, crop_matrix, invert_affine, tra
 from .detector import FaceDetections
 from .images import as_uint8_images
 from .landmark_layout import LP_POINTS
-from .model_store import ModelFile, ensure_model_files
+from .model_store import Folders, ModelFile, ensure_model_files
 from .onnx_session import OnnxModel
 from .warp import round_to_uint8, warp_affine_uint8
 
-DETECTOR = ModelFile("insightface/models/buffalo_l/det_10g.onnx")
-LANDMARKS_106 = ModelFile("insightface/models/buffalo_l/2d106det.onnx")
+
+def _buffalo_l(name: str) -> ModelFile:
+    """A buffalo_l file: the hub's path, plus where an insightface root (ComfyUI's ``models/insightface/``) keeps it:
+    ``models/buffalo_l/`` (the insightface library's own layout) or ``buffalo_l/`` (what face packs tell users)."""
+    return ModelFile(f"insightface/models/buffalo_l/{name}", also=(f"models/buffalo_l/{name}", f"buffalo_l/{name}"))
+
+
+DETECTOR = _buffalo_l("det_10g.onnx")
+LANDMARKS_106 = _buffalo_l("2d106det.onnx")
 LANDMARKS_203 = ModelFile("liveportrait/landmark.onnx")
 MODEL_FILES = (DETECTOR, LANDMARKS_106, LANDMARKS_203)
 DEFAULT_THRESHOLD = 0.1  # official CropConfig.det_thresh
@@ -58,7 +65,7 @@ class InsightFaceDetector:
 
     name = "insightface"
 
-    def __init__(self, models_dir: str | Path, device: str = "auto", threshold: float = DEFAULT_THRESHOLD,
+    def __init__(self, models_dir: Folders, device: str = "auto", threshold: float = DEFAULT_THRESHOLD,
                  download: bool = True, det_size: int = DET_SIZE):
         det, lmk106, lmk203 = ensure_model_files(self.name, models_dir, MODEL_FILES, download)
         self.detector, self.landmarks_106, self.landmarks_203 = (OnnxModel(p, device) for p in (det, lmk106, lmk203))

@@ -12,7 +12,6 @@ takes the best score of the detections whose box holds the face's centre (NaN if
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +21,7 @@ from torch import Tensor
 from .detector import FaceDetections
 from .images import as_uint8_images
 from .landmark_layout import mediapipe_to_203
-from .model_store import ModelFile, ensure_model_files
+from .model_store import Folders, ModelFile, ensure_model_files
 
 FACE_LANDMARKER = ModelFile(
     "mediapipe/face_landmarker.task",
@@ -49,7 +48,7 @@ class MediaPipeDetector:
 
     name = "mediapipe"
 
-    def __init__(self, models_dir: str | Path, max_faces: int = 4, min_confidence: float = DEFAULT_CONFIDENCE,
+    def __init__(self, models_dir: Folders, max_faces: int = 4, min_confidence: float = DEFAULT_CONFIDENCE,
                  download: bool = True):
         mp, BaseOptions, vision = _mediapipe()
         (task,) = ensure_model_files(self.name, models_dir, (FACE_LANDMARKER,), download)

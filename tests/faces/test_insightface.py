@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,6 +131,27 @@ def test_offline_error_names_folder_and_files(tmp_path, monkeypatch):
         create_detector("insightface", tmp_path / "models")
     with pytest.raises(FaceModelsNotFoundError, match="mediapipe/face_landmarker.task.*\n.*\n.*storage.googleapis.com"):
         create_detector("mediapipe", tmp_path / "models")
+
+
+@pytest.mark.parametrize("buffalo", ["models/buffalo_l", "buffalo_l"])
+def test_buffalo_l_found_where_other_face_packs_keep_it(tmp_path, insightface_models, buffalo):
+    """ComfyUI's models/insightface/ holds buffalo_l as the insightface library lays out its root (models/buffalo_l/)
+    or as face packs tell users to unpack it (buffalo_l/); landmark.onnx stays flat in models/liveportrait/
+    (ComfyUI-LivePortraitKJ). Nothing is downloaded: the second folder is searched, never written."""
+    liveportrait, insightface = tmp_path / "liveportrait", tmp_path / "insightface"
+    liveportrait.mkdir()
+    shutil.copy(insightface_models / HUB_PATHS[2], liveportrait / "landmark.onnx")
+    for hub_path in HUB_PATHS[:2]:
+        target = insightface / buffalo / Path(hub_path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(insightface_models / hub_path, target)
+    detector = create_detector("insightface", [liveportrait, insightface], download=False)
+    assert len(detector.detect(frame_with_block())[0]) == 1
+    with pytest.raises(FaceModelsNotFoundError) as err:  # without the insightface folder: named as searched or not
+        create_detector("insightface", [liveportrait, tmp_path / "elsewhere"], download=False)
+    message = str(err.value)
+    assert f"not found in {liveportrait}" in message and f"Also searched: {tmp_path / 'elsewhere'}." in message
+    assert f"{liveportrait / HUB_PATHS[2]}  (present)" in message
 
 
 def test_hub_download_into_the_chosen_folder(tmp_path, monkeypatch, insightface_models):

@@ -43,17 +43,16 @@ def motion_prompt(variant: str = "human") -> tuple[dict, str]:
 
 
 def test_wrong_checkpoint_names_network_and_file(comfy_server, synthetic_weights, healthy):
-    # the "animal/" layout is tried before the flat human files: put a warping checkpoint where the motion extractor goes
-    animal = comfy_server.base / "models" / "liveportrait" / "animal"
-    animal.mkdir()
+    # the animals come from "animal/": put a warping checkpoint where the motion extractor goes there
+    motion = comfy_server.base / "models" / "liveportrait" / "animal" / "motion_extractor.pth"
+    motion.unlink()
     try:
-        for file in synthetic_weights.iterdir():
-            target = "warping_module.pth" if file.name == "motion_extractor.pth" else file.name
-            (animal / file.name).symlink_to(synthetic_weights / target)
+        motion.symlink_to(synthetic_weights / "warping_module.pth")
         prompt, loader = motion_prompt(variant="animals")
         run = comfy_server.run(prompt)
     finally:
-        shutil.rmtree(animal)
+        motion.unlink(missing_ok=True)
+        motion.symlink_to(synthetic_weights / "motion_extractor.pth")
     assert run.status == "error"
     error = run.error
     assert (error["node_id"], error["node_type"]) == (loader, "LPK_LoadModels")

@@ -1,12 +1,14 @@
 """Packaging: the registry metadata, requirements that never disturb a ComfyUI install, lazy heavy imports."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
 from importlib.metadata import version
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -50,6 +52,31 @@ def test_pyproject_matches_requirements_and_carries_registry_metadata():
     if not host.is_file():
         pytest.skip("the ComfyUI test host is not installed (scripts/install_comfyui.sh)")
     assert SpecifierSet(comfy["requires-comfyui"]).contains(host.read_text().split('__version__ = "')[1].split('"')[0])
+
+
+def test_pyproject_has_the_fields_the_registry_documents():
+    """docs.comfy.org/registry/specifications: urls, OS and accelerator classifiers, [tool.comfy]."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    urls = project["project"]["urls"]
+    for key in ("Repository", "Documentation", "Bug Tracker"):
+        assert urls[key].startswith("https://"), key
+    classifiers = project["project"]["classifiers"]
+    assert any(c.startswith("Operating System :: ") for c in classifiers)
+    assert any(c.startswith(("Environment :: GPU :: ", "Environment :: NPU :: ")) for c in classifiers)
+    assert project["project"]["name"] and "comfyui" not in project["project"]["name"].lower()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", project["project"]["version"])
+    assert project["tool"]["comfy"]["PublisherId"]
+
+
+def test_publish_workflow_runs_the_registry_action_when_pyproject_changes_on_main():
+    """.github/workflows/publish.yml as the registry's publishing guide sets it up."""
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "publish.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the bare key `on` as true
+    assert "main" in triggers["push"]["branches"] and triggers["push"]["paths"] == ["pyproject.toml"]
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    (publish,) = [step for step in steps if step.get("uses", "").startswith("Comfy-Org/publish-node-action@")]
+    assert publish["with"]["personal_access_token"] == "${{ secrets.REGISTRY_ACCESS_TOKEN }}"
+    assert any(step.get("uses", "").startswith("actions/checkout@") for step in steps[:steps.index(publish)])
 
 
 def test_optional_heavy_packages_are_imported_only_where_used():

@@ -103,13 +103,15 @@ class ComfyServer:
 
     @classmethod
     def start(cls, base: Path, weights: Path, env: dict[str, str] | None = None) -> "ComfyServer":
-        """Lay out ``base`` and start ComfyUI on it; ``weights`` (a folder of checkpoints) is linked into models/liveportrait."""
+        """Lay out ``base`` and start ComfyUI on it; ``weights`` (a folder of checkpoints) is linked into models/liveportrait
+        (the human files, flat) and models/liveportrait/animal (the animal files: the synthetic ones serve both)."""
         comfyui = require_comfyui()
-        for sub in ("custom_nodes", "input", "models/liveportrait", "models/liveportrait_templates"):
+        for sub in ("custom_nodes", "input", "models/liveportrait/animal", "models/liveportrait_templates"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
         for file in weights.iterdir():
-            (base / "models" / "liveportrait" / file.name).symlink_to(file)
+            for folder in ("liveportrait", "liveportrait/animal"):
+                (base / "models" / folder / file.name).symlink_to(file)
         port = free_port()
         cmd = [sys.executable, "main.py", *([] if ON_GPU else ["--cpu"]), "--listen", HOST, "--port", str(port),
                "--base-directory", str(base), "--database-url", "sqlite:///:memory:", "--disable-api-nodes",

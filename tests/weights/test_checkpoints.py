@@ -22,6 +22,7 @@ from liveportrait_core.weights.checkpoints import (
 )
 from liveportrait_core.weights.files import (
     HUB_REPO_ID,
+    AmbiguousWeightsError,
     LivePortraitNetworks,
     WeightsNotFoundError,
     download_paths,
@@ -252,9 +253,11 @@ def test_human_hub_layout(tmp_path, prefix):
     files = [f"{prefix}base_models/{n}.pth" for n in (F, M, W, G)] + [f"{prefix}retargeting_models/{S}.pth"]
     touch(tmp_path, files)
     assert find_weights(tmp_path, "human") == {n: tmp_path / f for n, f in zip(NETWORK_NAMES, files)}
-    if prefix:  # bare base_models/ is also the animals v1.0 folder itself, so only the prefixed form is human-only
-        with pytest.raises(WeightsNotFoundError):
-            find_weights(tmp_path, "animals")
+    # bare base_models/ is also the animals v1.0 folder itself: in a folder not named for animals it is never
+    # taken for animal weights, and the error says why
+    with pytest.raises(AmbiguousWeightsError if not prefix else WeightsNotFoundError) as info:
+        find_weights(tmp_path, "animals")
+    assert type(info.value) is (AmbiguousWeightsError if not prefix else WeightsNotFoundError)
 
 
 def test_animals_hub_layout_uses_the_human_stitching_file_like_the_official_pipeline(tmp_path):
@@ -335,13 +338,23 @@ def test_ensure_weights_offline_raises_without_downloading(tmp_path, hub, monkey
     assert all(n in message for n in NETWORK_NAMES)
 
 
-@pytest.mark.parametrize("variant, expected", [("human", HUMAN_HUB), ("animals", ANIMAL_HUB)])
-def test_ensure_weights_downloads_the_missing_hub_files(tmp_path, hub, variant, expected):
-    touch(tmp_path, [expected[0]])  # already there: not fetched again
-    found = ensure_weights(tmp_path, variant)
-    assert download_paths(variant) == tuple(expected)
-    assert hub.calls == [(HUB_REPO_ID, rel, tmp_path) for rel in expected[1:]]
-    assert found == {n: tmp_path / rel for n, rel in zip(NETWORK_NAMES, expected)}
+HUMAN_DOWNLOADED = [f"base_models/{n}.pth" for n in (F, M, W, G)] + [f"retargeting_models/{S}.pth"]
+ANIMAL_DOWNLOADED = [f"base_models_v1.1/{n}.pth" for n in (F, M, W, G)] + [f"retargeting_models/{S}.pth"]
+
+
+@pytest.mark.parametrize("variant, hub_paths, landed", [("human", HUMAN_HUB, HUMAN_DOWNLOADED),
+                                                        ("animals", ANIMAL_HUB, ANIMAL_DOWNLOADED)])
+def test_ensure_weights_downloads_the_missing_hub_files(tmp_path, hub, variant, hub_paths, landed):
+    """The hub's files land without its top level (base_models/ + retargeting_models/, what ComfyUI-AdvancedLivePortrait
+    reads too; animals in base_models_v1.1/), through a staging folder that is gone afterwards."""
+    folder = tmp_path / "liveportrait"
+    touch(folder, [landed[0]])  # already there: not fetched again
+    found = ensure_weights(folder, variant)
+    assert download_paths(variant) == tuple(hub_paths)
+    assert [(repo, rel) for repo, rel, _ in hub.calls] == [(HUB_REPO_ID, rel) for rel in hub_paths[1:]]
+    assert all(local_dir.parent.parent == folder for _, _, local_dir in hub.calls)  # staged beside the target
+    assert found == {n: folder / rel for n, rel in zip(NETWORK_NAMES, landed)}
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == sorted(landed)
 
 
 def test_ensure_weights_keeps_a_complete_folder(synthetic_weights, hub):
