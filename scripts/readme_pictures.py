@@ -5,7 +5,7 @@
 * ``docs/before_after.png``: source portrait | driving frame | the animated, pasted-back frame, from that
   workflow's API twin run for one frame
 
-usage: python scripts/readme_pictures.py [--weights DIR] [--portrait IMG] [--driving VIDEO] [--frame N]
+usage: python scripts/readme_pictures.py [--weights DIR] [--portrait IMG] [--driving VIDEO] [--frame N] [--thumbnails NAME ...]
 The weights folder is linked into the server's models/liveportrait (it also needs mediapipe/face_landmarker.task).
 """
 from __future__ import annotations
@@ -33,9 +33,10 @@ SHOWN = "animate_driving_video"
 THUMBNAIL_WIDTH, PANEL_HEIGHT = 640, 320
 
 
-def thumbnails_and_canvas(url: str) -> None:
+def thumbnails_and_canvas(url: str, names: list[str]) -> None:
+    """The thumbnails of the workflows ``names``, and docs/canvas.png when they include the one shown."""
     with browser.frontend(url, 1600, 1000) as page, tempfile.TemporaryDirectory() as tmp:
-        for name in sorted(p.stem for p in WORKFLOWS.glob("*.json")):
+        for name in names:
             browser.load(page, PACK_NAME, name)
             shot = browser.screenshot(page, Path(tmp) / f"{name}.png")
             with Image.open(shot) as image:
@@ -83,6 +84,8 @@ def main() -> int:
     parser.add_argument("--driving", type=Path, default=shared / "driving" / "d20.mp4")
     parser.add_argument("--frame", type=int, default=40, help="driving frame shown (default: %(default)s)")
     parser.add_argument("--note", default="", help="added to the animated frame's label, e.g. which weights made it")
+    parser.add_argument("--thumbnails", nargs="+", metavar="NAME",
+                        help="only the thumbnails of these workflows (no before/after picture)")
     args = parser.parse_args()
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,8 +93,9 @@ def main() -> int:
         try:
             shutil.copy(args.portrait, server.base / "input" / "portrait.jpg")  # the canvases show both
             shutil.copy(args.driving, server.base / "input" / "driving.mp4")
-            before_after(server.url, args.portrait, args.driving, args.frame, DOCS / "before_after.png", args.note)
-            thumbnails_and_canvas(server.url)
+            if not args.thumbnails:
+                before_after(server.url, args.portrait, args.driving, args.frame, DOCS / "before_after.png", args.note)
+            thumbnails_and_canvas(server.url, args.thumbnails or sorted(p.stem for p in WORKFLOWS.glob("*.json")))
         finally:
             server.stop()
     return 0

@@ -3,7 +3,8 @@
 Inputs are placeholders the notes tell users to replace: ``portrait.jpg`` and ``driving.mp4`` in
 ComfyUI's input folder (``two_faces.jpg`` and ``animal.jpg`` for the two-face and animal workflows,
 ``source.mp4`` for the source-video edits),
-``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``.
+``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``, ``RealESRGAN_x2plus.pth`` (an
+upscale model) in ``models/upscale_models``.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from workflow_graph import Node, Workflow
 PORTRAIT, DRIVING, TEMPLATE = "portrait.jpg", "driving.mp4", "d5.pkl"
 TWO_FACES, ANIMAL = "two_faces.jpg", "animal.jpg"  # a picture with two faces; a cat or dog
 SOURCE_VIDEO = "source.mp4"  # a video of a face to edit, with sound
+UPSCALER = "RealESRGAN_x2plus.pth"  # a 2x upscale model (Real-ESRGAN's releases) in models/upscale_models
 ANIMAL_BOX = {"x": 150, "y": 170, "w": 220, "h": 220}  # the dog's face in the official example s33.jpg
 ALL_FRAMES = 4096  # ImageFromBatch's largest length
 
@@ -152,6 +154,40 @@ crop -> extract appearance / motion -> retarget -> stitch -> render -> paste bac
     keypoints = w.add("LPK_Retarget", 4, models=models[0], source=source[0], motion=motion[0])
     frames = _render(w, 4, models, keypoints)
     _paste_and_save(w, 5, frames, source_crop, portrait, frames[1], components[1])
+    return w
+
+
+def restore_before_paste() -> Workflow:
+    w = Workflow("restore_before_paste")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    driving, components = _driving_video(w, detector)
+    w.note(0, f"""
+## Upscale (or restore) the face before pasting it back
+Render draws the face at 512x512, which looks soft in a large picture (a 1080p frame, a print). Here the
+rendered frames go through an upscale model before **Paste Back**, which takes frames of any square size and
+pastes them over the same square, so the face keeps the detail of the larger size.
+
+* **Load Upscale Model**: any model in `models/upscale_models/`; this workflow names `{UPSCALER}` (from
+  Real-ESRGAN's releases on GitHub). A 2x model suits a face in a 1080p frame; a 4x one gives 2048x2048 faces.
+* Paste Back's *feather* stays in pixels of the 512 crop: the soft edge covers the same part of the face
+  at any size.
+* Every frame is held at the larger size (12 MB a frame at 1024x1024): lower *length* in **First driving
+  frames** for long clips.
+""" + MODELS_NOTE)
+    crop, source = _source(w, 2, models, detector, portrait)
+    motion = w.add("LPK_ExtractMotion", 3, models=models[0], images=driving[0], fps=components[2], crop=driving[1])
+    keypoints = w.add("LPK_Retarget", 3, models=models[0], source=source[0], motion=motion[0])
+    frames = _render(w, 4, models, keypoints)
+    upscaler = w.add("UpscaleModelLoader", 5, model_name=UPSCALER)
+    upscaled = w.add("ImageUpscaleWithModel", 5, "Upscale the rendered faces", upscale_model=upscaler[0],
+                     image=frames[0])
+    w.note(5, """
+**A face restorer** from another pack (a GFPGAN or CodeFormer node, e.g. ReActor's *Restore Face*) goes
+here: connect Render's *frames* (or the upscaled ones) to it and its IMAGE output to Paste Back's *frames*.
+Whatever it outputs must stay square, one picture per rendered frame.
+""")
+    _paste_and_save(w, 6, upscaled, crop, portrait, frames[1], components[1])
     return w
 
 
@@ -340,6 +376,7 @@ saved with the source's frame rate and sound. Neutral sliders leave the face as 
 
 
 WORKFLOWS: list[Callable[[], Workflow]] = [
-    animate_driving_video, animate_motion_template, step_by_step, text_to_image_animate, edit_expression,
-    keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit, edit_source_video,
+    animate_driving_video, animate_motion_template, step_by_step, restore_before_paste, text_to_image_animate,
+    edit_expression, keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit,
+    edit_source_video,
 ]

@@ -1,14 +1,16 @@
 """Paste-back: the generated mask against the official template, the official s12 composite, round trips
-(crop -> paste the unmodified crop back) and the feather control (editing section 2, ``MASK.*``, ``PASTE.*``)."""
+(crop -> paste the unmodified crop back), the feather control (editing section 2, ``MASK.*``, ``PASTE.*``) and
+crops resized to other square sizes before pasting (an upscaler between render and paste-back)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from liveportrait_core.faces.crop import cut_crops, track_source_image
 from liveportrait_core.faces.detector import FaceDetections
-from liveportrait_core.faces.pasteback import paste_back, paste_mask, warp_mask
+from liveportrait_core.faces.pasteback import paste_back, paste_mask, resized_crop_to_original, warp_mask
 from tests.support.faces import editing, portrait  # noqa: F401
 from tests.faces.test_crop_images import sha256
 
@@ -19,10 +21,16 @@ def golden_track(editing, name: str):
     return track_source_image(FaceDetections(torch.zeros(1, 4), torch.ones(1), pts, pts))
 
 
-def round_trip(image: np.ndarray, track) -> tuple[np.ndarray, np.ndarray]:
-    """|composite − image| per pixel (max over channels) after pasting the unmodified crop back, and the mask."""
-    mask = warp_mask(paste_mask(), track.crop_to_original, image.shape[:2])
-    out = paste_back(cut_crops(image, track), track.crop_to_original, image, mask)[0].numpy()
+def round_trip(image: np.ndarray, track, size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """|composite − image| per pixel (max over channels) after pasting the unmodified crop back, resized
+    (bilinear, as ComfyUI's Upscale Image By) to ``size`` first, and the mask."""
+    crop_to_original = resized_crop_to_original(track.crop_to_original, track.dsize, size)
+    mask = warp_mask(paste_mask(track.dsize, size=size), crop_to_original, image.shape[:2])
+    crops = cut_crops(image, track)
+    if size != track.dsize:
+        crops = F.interpolate(crops.permute(0, 3, 1, 2).float(), size=(size, size), mode="bilinear", align_corners=False)
+        crops = crops.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    out = paste_back(crops, crop_to_original, image, mask)[0].numpy()
     return np.abs(out.astype(int) - image.astype(int)).max(-1), mask[0].numpy()
 
 
@@ -58,13 +66,48 @@ def test_round_trip_on_portraits(editing, name):
     assert inside.mean() < 3 and np.percentile(inside, 99) <= 15
 
 
-def test_round_trip_is_nearly_lossless_on_smooth_content(editing):
-    """On smooth content the geometry alone is measured: a half-pixel misplacement would cost ~8 levels."""
-    h, w = 500, 375
+def smooth_picture(h: int = 500, w: int = 375) -> np.ndarray:
     y, x = np.mgrid[:h, :w]
     image = np.stack([127 + 100 * np.sin(x / 13.0), 127 + 100 * np.cos(y / 11.0), 127 + 60 * np.sin((x + y) / 17.0)], -1)
-    diff, mask = round_trip(np.round(image).astype(np.uint8), golden_track(editing, "s12"))
+    return np.round(image).astype(np.uint8)
+
+
+def test_round_trip_is_nearly_lossless_on_smooth_content(editing):
+    """On smooth content the geometry alone is measured: a half-pixel misplacement would cost ~8 levels."""
+    diff, mask = round_trip(smooth_picture(), golden_track(editing, "s12"))
     assert diff[mask == 1].max() <= 2 and (diff[mask == 0] == 0).all()
+
+
+@pytest.mark.parametrize("size", [256, 1024, 2048])
+def test_resized_crops_land_where_the_crop_was(editing, size):
+    """A crop resized to ``size`` and pasted back lands on its own pixels, within one level (scaling the map
+    without lining up pixel centres, a quarter-pixel slip, costs 2-3 levels and a mean over 1 here), with the
+    mask's soft edge where the 512 mask has it."""
+    track = golden_track(editing, "s12")
+    diff, mask = round_trip(smooth_picture(), track, size)
+    assert diff[mask == 1].max() <= 1 and diff[mask == 1].mean() < 0.5 and (diff[mask == 0] == 0).all()
+    at_512 = warp_mask(paste_mask(), track.crop_to_original, (500, 375))[0].numpy()
+    assert np.abs(mask - at_512).max() <= 0.08 and np.abs(mask - at_512).mean() < 3e-3
+
+
+def test_resizing_to_the_crop_size_changes_nothing(editing):
+    """Size 512 is the official paste bit for bit: the same map, the same mask, the official s12 composite."""
+    m_c2o = torch.from_numpy(editing.full("CROPIMG.s12.src.M_c2o")).double()[None]
+    same = resized_crop_to_original(m_c2o, 512, 512)
+    assert torch.equal(same, m_c2o)
+    for feather in (0.0, 7.5, 16.0, 100.0):
+        assert torch.equal(paste_mask(512, feather, size=512), paste_mask(512, feather))
+    image = portrait("s12")
+    mask = warp_mask(paste_mask(512, size=512), same, image.shape[:2])
+    inverted = torch.from_numpy(255 - editing.full("CROPIMG.s12.src.img_crop"))[None]
+    editing.check("PASTE.s12.composite", paste_back(inverted, same, image, mask)[0])
+
+
+def test_feather_scales_with_the_size():
+    doubled = paste_mask(512, 16, size=1024).numpy()
+    assert doubled.shape == (1024, 1024) and doubled[512, 32] == 255 and doubled[512, 0] == 0
+    assert doubled[512, 16] == paste_mask(512, 16).numpy()[256, 8]  # halfway through the edge either way
+    assert (doubled < 255).mean() == pytest.approx((paste_mask().numpy() < 255).mean(), abs=2e-3)
 
 
 def test_feather_control():

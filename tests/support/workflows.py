@@ -1,9 +1,10 @@
 """What the workflow tests share: the test inputs under the names the shipped workflows use, and 1-2 frame runs.
 
 Shipped workflows name ``portrait.jpg`` / ``driving.mp4`` / ``two_faces.jpg`` / ``animal.jpg`` (ComfyUI's input
-folder) and ``d5.pkl`` (``models/liveportrait_templates``); the tests put real example inputs there (an even-sized
-portrait, a driving clip with sound, two portraits side by side, the example dog, an official template) and override
-the workflows' frame-count parameters.
+folder), ``d5.pkl`` (``models/liveportrait_templates``) and ``RealESRGAN_x2plus.pth`` (``models/upscale_models``); the
+tests put real example inputs there (an even-sized portrait, a driving clip with sound, two portraits side by side, the
+example dog, an official template, a tiny generated 2x upscale model standing in for Real-ESRGAN's) and override the
+workflows' frame-count parameters.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PIL import Image
 from liveportrait_core.media import VideoWriter, iter_video_frames
 from tests.support.comfy_server import REPO
 from tests.support.faces import portrait
+from tests.support.upscale_models import write_upscale_model
 
 WORKFLOWS = REPO / "workflows"
 NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
@@ -75,6 +77,7 @@ Import ``face_models`` and ``server_face_models`` from tests.support.faces next 
     Image.fromarray(side_by_side("s42", "s12")).save(base / "input" / "two_faces.jpg", quality=95)
     shutil.copy(assets_dir / "source" / "s33.jpg", base / "input" / "animal.jpg")  # the dog of workflow_defs.ANIMAL_BOX
     shutil.copy(assets_dir / "driving" / "d5.pkl", base / "models" / "liveportrait_templates" / "d5.pkl")
+    write_upscale_model(base / "models" / "upscale_models" / "RealESRGAN_x2plus.pth")
     s18 = assets_dir / "source" / "s18.mp4"  # 1280x720, 30 fps, with sound: its first frames, 512x512 about the face
     with VideoWriter(base / "input" / "source.mp4", 30, audio_from=s18) as writer:
         first = next(iter_video_frames(s18, chunk=FRAMES + 1, limit=FRAMES + 1))
