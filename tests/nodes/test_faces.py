@@ -38,16 +38,22 @@ def portraits(g: Graph, count: int):
     return image if count == 1 else (g.add("RepeatImageBatch", image=image, amount=count), 0)
 
 
-def test_crop_animate_paste_back_equals_cli(comfy_server, inputs, synthetic_weights, face_models, assets_dir,  # noqa: F811
-                                            conformance_dir, tmp_path):
-    g = Graph()
+def render_crop(g: Graph, cropped: str) -> str:
+    """The nodes that animate the face ``cropped`` by the driving image, up to Render (default options, chunks of 4)."""
     m = (models(g), 0)
-    original = portraits(g, 1)
-    cropped = crop(g, original)
     source = g.add("LPK_ExtractAppearance", models=m, image=(cropped, 0), crop=(cropped, 1))
     motion = g.add("LPK_ExtractMotion", models=m, images=(g.add("LoadImage", image=DRIVING), 0), fps=25.0)
     retarget = g.add("LPK_Retarget", models=m, source=(source, 0), motion=(motion, 0), **DEFAULT_OPTIONS)
-    render = g.add("LPK_Render", models=m, keypoints=(g.add("LPK_Stitch", models=m, keypoints=(retarget, 0)), 0), chunk_size=4)
+    stitched = g.add("LPK_Stitch", models=m, keypoints=(retarget, 0))
+    return g.add("LPK_Render", models=m, keypoints=(stitched, 0), chunk_size=4)
+
+
+def test_crop_animate_paste_back_equals_cli(comfy_server, inputs, synthetic_weights, face_models, assets_dir,  # noqa: F811
+                                            conformance_dir, tmp_path):
+    g = Graph()
+    original = portraits(g, 1)
+    cropped = crop(g, original)
+    render = render_crop(g, cropped)
     pasted = g.add("LPK_PasteBack", frames=(render, 0), crop=(cropped, 1), original=original, feather=16.0,
                    frame_policy="shortest")
     save = g.add("SaveImage", images=(pasted, 0), filename_prefix="pasted")

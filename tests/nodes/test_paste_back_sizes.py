@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.nodes.test_faces import DRIVING, PORTRAIT, crop, inputs, portraits  # noqa: F401  (inputs: fixture)
+from tests.nodes.test_faces import PORTRAIT, crop, inputs, portraits, render_crop  # noqa: F401  (inputs: fixture)
 from tests.support.comfy_server import image_outputs
 from tests.support.faces import face_models, server_face_models  # noqa: F401  (fixtures)
-from tests.support.lp_prompts import DEFAULT_OPTIONS, Graph, Link, models
+from tests.support.lp_prompts import Graph, Link
 from tests.support.upscale_models import write_upscale_model
 
 UPSCALER = "tiny_compact_2x.pth"
@@ -73,14 +73,9 @@ def test_upscaled_renders_paste_where_the_render_does(comfy_server, inputs, upsc
     ways, measures the geometry: within a level of the 512 paste on average (the nearest-neighbour upscale inside
     the model, 2)."""
     g = Graph()
-    m = (models(g), 0)
     original = portraits(g, 1)
     cropped = crop(g, original)
-    source = g.add("LPK_ExtractAppearance", models=m, image=(cropped, 0), crop=(cropped, 1))
-    motion = g.add("LPK_ExtractMotion", models=m, images=(g.add("LoadImage", image=DRIVING), 0), fps=25.0)
-    retarget = g.add("LPK_Retarget", models=m, source=(source, 0), motion=(motion, 0), **DEFAULT_OPTIONS)
-    stitched = g.add("LPK_Stitch", models=m, keypoints=(retarget, 0))
-    render = (g.add("LPK_Render", models=m, keypoints=(stitched, 0), chunk_size=4), 0)
+    render = (render_crop(g, cropped), 0)
     rendered = upscaled_pastes(g, render, cropped, original, upscaler)
     face_crop = upscaled_pastes(g, (cropped, 0), cropped, original, upscaler)
     run = comfy_server.run(g.prompt)
