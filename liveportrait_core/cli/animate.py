@@ -54,6 +54,21 @@ def face_box(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def add_motion_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The options of :func:`driving_options` (official names and defaults), as their own group, returned."""
+    m = parser.add_argument_group("motion (official options and defaults)")
+    m.add_argument("--absolute", action="store_true", help="absolute instead of relative motion")
+    m.add_argument("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly")
+    m.add_argument("--driving-multiplier", type=float, default=1.0, help="motion strength (official README for animals: 1.75)")
+    m.add_argument("--animation-region", choices=REGIONS, default="all")
+    m.add_argument("--stitching", action=argparse.BooleanOptionalAction, default=None,
+                   help="the stitching MLP (default: on for humans, off for animals as the official animal README advises)")
+    m.add_argument("--eye-retargeting", action="store_true")
+    m.add_argument("--lip-retargeting", action="store_true")
+    m.add_argument("--normalize-lip", action="store_true")
+    return m
+
+
 def add_animate_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--source", required=True, type=Path,
                    help="source portrait image, or a source video (video-to-video: each frame keeps its own pose; "
@@ -79,16 +94,7 @@ def add_animate_arguments(a: argparse.ArgumentParser) -> None:
                    help="print the seconds of each stage (decode, detect, crop, motion, render, paste-back, encode), "
                         "the end-to-end frames per second, and the one-time costs apart (with --compile, one chunk is "
                         "rendered first to compile)")
-    m = a.add_argument_group("motion (official options and defaults)")
-    m.add_argument("--absolute", action="store_true", help="absolute instead of relative motion")
-    m.add_argument("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly")
-    m.add_argument("--driving-multiplier", type=float, default=1.0, help="motion strength (official README for animals: 1.75)")
-    m.add_argument("--animation-region", choices=REGIONS, default="all")
-    m.add_argument("--stitching", action=argparse.BooleanOptionalAction, default=None,
-                   help="the stitching MLP (default: on for humans, off for animals as the official animal README advises)")
-    m.add_argument("--eye-retargeting", action="store_true")
-    m.add_argument("--lip-retargeting", action="store_true")
-    m.add_argument("--normalize-lip", action="store_true")
+    m = add_motion_arguments(a)
     m.add_argument("--save-template", type=Path, help="also save the driving motion (.safetensors ours, .pkl official layout)")
     v = a.add_argument_group("source video and frame counts")
     v.add_argument("--frame-policy", choices=POLICIES, default="shortest",

@@ -1,4 +1,4 @@
-"""Command line on the core: ``python -m liveportrait_core animate|edit|crop|convert ...``."""
+"""Command line on the core: ``python -m liveportrait_core animate|edit|live|crop|convert ...``."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,7 @@ from .animate import add_animate_arguments, animate
 from .common import DEFAULT_WEIGHTS
 from .crop import add_crop_arguments, add_detector_arguments, crop_main
 from .edit import add_edit_arguments, edit
+from .live import add_live_arguments, live
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         "animate", help="animate the face(s) of a portrait or a source video from driving videos, images or motion templates"))
     add_edit_arguments(sub.add_parser(
         "edit", help="edit the face of a still image with the expression sliders (official units)"))
+    add_live_arguments(sub.add_parser(
+        "live", help="animate a portrait live from a webcam, or a clip in real time; shows and/or writes the result"))
     k = sub.add_parser("crop", help="detect and crop the face(s) of an image; writes crop.png, landmarks.png, crop.json")
     k.add_argument("--source", required=True, type=Path, help="portrait image")
     k.add_argument("--out", required=True, type=Path, help="output folder")
@@ -39,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"animate": animate, "edit": edit, "crop": crop_main}
+COMMANDS = {"animate": animate, "edit": edit, "live": live, "crop": crop_main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,9 @@
 
 Lag and jitter are measured by :func:`estimate_lag` and :func:`jitter` (``tests/motion/test_motion_ops.py``).
 
-:func:`smooth_motion` applies either to the fields of a :class:`MotionSequence`.
+:func:`smooth_motion` applies either to the fields of a :class:`MotionSequence`. Live streams have no future
+frames: :class:`MotionFilter` smooths them one frame at a time with the causal halves (:class:`KalmanFilter`, the
+official filter without its backward pass, and :class:`OneEuroFilter`).
 """
 from __future__ import annotations
 
@@ -31,6 +33,36 @@ SMOOTHABLE_FIELDS = ("R", "exp", "scale", "t", "eye_ratio", "lip_ratio")
 MAX_TIME_CONSTANT = 0.2  # seconds: the One-Euro time constant at strength 1 (min cut-off 0.8 Hz)
 
 
+def _check_positive(**values: float) -> None:
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a positive number, got {v!r}")
+
+
+class KalmanFilter:
+    """The forward half of :func:`kalman_smooth`, fed one frame at a time: causal, for live use.
+
+    Call it with each frame's values (any shape, the same every call); it returns the filtered values in float64.
+    The RTS pass that removes the lag needs the future, so live smoothing lags where the official smoother does not.
+    """
+
+    def __init__(self, observation_variance: float = 3e-6, process_variance: float = 1e-5):
+        _check_positive(observation_variance=observation_variance, process_variance=process_variance)
+        self.observation_variance, self.process_variance = observation_variance, process_variance
+        self.mean: Tensor | None = None
+        self.covariance = 1.0  # pykalman: initial covariance I, initial mean the first frame
+
+    def __call__(self, values: Tensor) -> Tensor:
+        z = values.double()
+        if self.mean is None:
+            mean, predicted = z, self.covariance
+        else:
+            mean, predicted = self.mean, self.covariance + self.process_variance
+        gain = predicted / (predicted + self.observation_variance)
+        self.mean, self.covariance = mean + gain * (z - mean), predicted - gain * predicted
+        return self.mean
+
+
 def kalman_smooth(values: Tensor, observation_variance: float = 3e-6, process_variance: float = 1e-5) -> Tensor:
     """The official Kalman filter + RTS smoother along the frame axis, per coordinate, in float64.
 
@@ -45,19 +77,12 @@ def kalman_smooth(values: Tensor, observation_variance: float = 3e-6, process_va
     Returns:
         (N, ...) in ``values``' dtype.
     """
-    for name, v in (("observation_variance", observation_variance), ("process_variance", process_variance)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a positive number, got {v!r}")
+    forward = KalmanFilter(observation_variance, process_variance)
     n = values.shape[0]
-    z = values.double().reshape(n, -1)
     filtered, covariance = [], []
-    mean, p_pred = z[0], 1.0  # pykalman: initial state mean = first frame, initial covariance = I
-    for i in range(n):
-        if i > 0:
-            mean, p_pred = filtered[-1], covariance[-1] + process_variance
-        gain = p_pred / (p_pred + observation_variance)
-        filtered.append(mean + gain * (z[i] - mean))
-        covariance.append(p_pred - gain * p_pred)
+    for frame in values.reshape(n, -1):
+        filtered.append(forward(frame))
+        covariance.append(forward.covariance)
     smoothed = [filtered[-1]]
     for i in range(n - 2, -1, -1):
         gain = covariance[i] / (covariance[i] + process_variance)
@@ -68,6 +93,34 @@ def kalman_smooth(values: Tensor, observation_variance: float = 3e-6, process_va
 def _alpha(cutoff: Tensor | float, fps: float) -> Tensor | float:
     """Exponential-smoothing factor of a first-order low-pass at ``cutoff`` Hz sampled at ``fps``."""
     return 1.0 / (1.0 + fps / (2 * math.pi * cutoff))
+
+
+class OneEuroFilter:
+    """The One-Euro filter fed one frame at a time (the step of :func:`one_euro`), for live use.
+
+    Call it with each frame's values (any shape, the same every call); it returns the filtered values in float64.
+    Arguments as in :func:`one_euro`.
+    """
+
+    def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float | Tensor = 0.0, d_cutoff: float = 1.0):
+        _check_positive(fps=fps, min_cutoff=min_cutoff, d_cutoff=d_cutoff)
+        beta = torch.as_tensor(beta, dtype=torch.float64)
+        if not bool(torch.isfinite(beta).all()) or bool((beta < 0).any()):
+            raise ValueError("beta must be finite and >= 0")
+        self.fps, self.min_cutoff, self.beta = fps, min_cutoff, beta
+        self.speed_alpha = _alpha(d_cutoff, fps)
+        self.value: Tensor | None = None
+        self.speed: Tensor | None = None
+
+    def __call__(self, values: Tensor) -> Tensor:
+        x = values.double()
+        if self.value is None:  # the first frame is kept
+            self.value, self.speed = x, torch.zeros_like(x)
+            return x
+        self.speed = self.speed + self.speed_alpha * ((x - self.value) * self.fps - self.speed)
+        a = _alpha(self.min_cutoff + self.beta.to(x.device) * self.speed.abs(), self.fps)
+        self.value = self.value + a * (x - self.value)
+        return self.value
 
 
 def one_euro(values: Tensor, fps: float, min_cutoff: float = 1.0, beta: float | Tensor = 0.0, d_cutoff: float = 1.0) -> Tensor:
@@ -86,20 +139,8 @@ def one_euro(values: Tensor, fps: float, min_cutoff: float = 1.0, beta: float | 
     Returns:
         (N, ...) in ``values``' dtype.
     """
-    for name, v in (("fps", fps), ("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a positive number, got {v!r}")
-    beta = torch.as_tensor(beta, dtype=torch.float64, device=values.device)
-    if not bool(torch.isfinite(beta).all()) or bool((beta < 0).any()):
-        raise ValueError("beta must be finite and >= 0")
-    x = values.double()
-    out, speed = [x[0]], torch.zeros_like(x[0])
-    a_d = _alpha(d_cutoff, fps)
-    for i in range(1, x.shape[0]):
-        speed = speed + a_d * ((x[i] - out[-1]) * fps - speed)
-        a = _alpha(min_cutoff + beta * speed.abs(), fps)
-        out.append(out[-1] + a * (x[i] - out[-1]))
-    return torch.stack(out).to(values.dtype)
+    step = OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
+    return torch.stack([step(frame) for frame in values]).to(values.dtype)
 
 
 def jitter(values: Tensor) -> float:
@@ -189,3 +230,61 @@ def smooth_motion(
     if project_rotations and "R" in changes:
         changes["R"] = nearest_rotation(changes["R"])
     return recompose(motion, **changes)
+
+
+class MotionFilter:
+    """Causal smoothing of a motion stream, one frame at a time: the live counterpart of :func:`smooth_motion`.
+
+    ``method="kalman"`` runs the official filter forward only (:class:`KalmanFilter`); ``"one_euro"`` runs
+    :class:`OneEuroFilter` with the time constant ``strength · 0.2 s`` at rest. Its speed gain ``beta`` is
+    dimensionless as in :func:`smooth_motion`, but measured against the RMS speed seen so far (an exponential
+    average over about two seconds) instead of the whole clip's, which a live stream does not have yet.
+    Rotations are mapped back onto rotations. Call it with one-frame motions; it returns the smoothed frame.
+    """
+
+    SPEED_WINDOW = 0.5  # Hz: cut-off of the running mean square speed that scales beta (about 2 s)
+
+    def __init__(self, method: str, fps: float, *, strength: float = 0.5, beta: float = 0.5,
+                 observation_variance: float = 3e-6, process_variance: float = 1e-5,
+                 fields: tuple[str, ...] = ("R", "exp", "scale", "t")):
+        if method not in SMOOTH_METHODS:
+            raise ValueError(f"smoothing method must be one of {SMOOTH_METHODS}, got {method!r}")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
+            raise ValueError(f"strength must be a number in (0, 1], got {strength!r}")
+        _check_positive(fps=fps)
+        self.method, self.fps, self.beta, self.fields = method, fps, beta, fields
+        self.min_cutoff = 1 / (2 * math.pi * strength * MAX_TIME_CONSTANT)
+        self._filters: dict[str, KalmanFilter | OneEuroFilter] = {}
+        self._mean_square_speed: dict[str, float] = {}
+        self._previous: dict[str, Tensor] = {}
+        for name in fields:
+            self._filters[name] = (KalmanFilter(observation_variance, process_variance) if method == "kalman"
+                                   else OneEuroFilter(fps, self.min_cutoff))
+
+    def _speed_gain(self, name: str, value: Tensor) -> None:
+        """Set the One-Euro gain of field ``name`` from its running RMS speed (see the class docstring)."""
+        previous = self._previous.get(name)
+        self._previous[name] = value.double()
+        if previous is None:
+            return
+        square = float((value.double() - previous).pow(2).mean()) * self.fps ** 2
+        mean = self._mean_square_speed.get(name, square)
+        mean += _alpha(self.SPEED_WINDOW, self.fps) * (square - mean)
+        self._mean_square_speed[name] = mean
+        step = self._filters[name]
+        step.beta = torch.tensor(self.beta * self.min_cutoff / math.sqrt(mean) if mean > 0 else 0.0, dtype=torch.float64)
+
+    def __call__(self, motion: MotionSequence) -> MotionSequence:
+        if len(motion) != 1:
+            raise ValueError(f"MotionFilter takes one frame at a time, got {len(motion)}")
+        changes = {}
+        for name in self.fields:
+            value = getattr(motion, name)
+            if value is None:
+                continue
+            if self.method == "one_euro":
+                self._speed_gain(name, value)
+            changes[name] = self._filters[name](value).to(value.dtype)
+        if "R" in changes:
+            changes["R"] = nearest_rotation(changes["R"])
+        return recompose(motion, **changes)
