@@ -43,21 +43,22 @@ class FaceFollower:
         self.detector, self.params = detector, params
         self.drift, self.every, self.every_frame, self.asynchronous = drift, every, every_frame, asynchronous
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-detect")
-        self._pending: Future[CropTrack] | None = None
+        self._pending: Future[CropTrack | None] | None = None
         self._track: CropTrack | None = None
         self._baseline: tuple[Tensor, Tensor] | None = None  # (t_xy, scale) seen in the crop just after a detection
         self._since_detection = 0
         self.detections = 0
         self.lost = False  # the last detection found no face
 
-    def _detect(self, frame: np.ndarray) -> CropTrack:
-        """One-frame driving crop of ``frame`` (found = False when it has no face)."""
-        return track_driving_frames(self.detector.detect(frame[None]), self.params, on_missing="skip")
+    def _detect(self, frame: np.ndarray) -> CropTrack | None:
+        """One-frame driving crop of ``frame``, None when it has no face."""
+        detections = self.detector.detect(frame[None])
+        return track_driving_frames(detections, self.params) if len(detections[0]) else None
 
-    def _accept(self, track: CropTrack) -> None:
+    def _accept(self, track: CropTrack | None) -> None:
         self.detections += 1
-        self.lost = not bool(track.found[0])
-        if not self.lost:
+        self.lost = track is None
+        if track is not None:
             self._track, self._baseline, self._since_detection = track, None, 0
 
     def _request(self, frame: np.ndarray) -> None:
@@ -79,12 +80,12 @@ class FaceFollower:
         if self.every_frame or self._track is None and self.detections == 0:
             self._request(frame)
             self._collect(wait=True)
-            return None if self.lost else self._track
-        self._collect(wait=False)
-        if self.lost or self._track is None or (self.every and self._since_detection >= self.every):
-            self._request(frame)
-            if not self.asynchronous:
-                self._collect(wait=True)
+        else:
+            self._collect(wait=False)
+            if self.lost or self._track is None or (self.every and self._since_detection >= self.every):
+                self._request(frame)
+                if not self.asynchronous:
+                    self._collect(wait=True)
         self._since_detection += 1
         return None if self.lost else self._track
 
