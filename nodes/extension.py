@@ -13,6 +13,7 @@ from .extract_appearance import ExtractAppearance
 from .extract_motion import ExtractMotion
 from .folders import register_folders
 from .keyframe_timeline import KeyframeTimeline
+from .live import LivePortrait
 from .load_detector import LoadFaceDetector
 from .load_expression import LoadExpression
 from .load_models import LoadModels
@@ -32,7 +33,7 @@ NODES: list[type[io.ComfyNode]] = [
     LoadModels, LoadFaceDetector, CropFaces, CropFaceBox, CropDrivingFaces, ExtractAppearance, ExtractMotion,
     LoadMotionTemplate,
     SaveMotionTemplate, Retarget, Stitch, Render, PasteBack, Animate,
-    RenderToFile, AnimateSourceVideo,
+    RenderToFile, AnimateSourceVideo, LivePortrait,
     ExpressionEditor, ExpressionFromReference, KeyframeTimeline, SaveExpression, LoadExpression,
     SmoothMotion, RetimeMotion, TrimMotion, LoopMotion, ReverseMotion, AnchorMotion, BlendMotion, CrossFadeMotion,
     ScaleMotionRegions, NeutralizeMotion,
