@@ -19,7 +19,9 @@ CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 DRIVER = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-         "--hide-scrollbars", "--force-device-scale-factor=1")
+         "--hide-scrollbars", "--force-device-scale-factor=1",
+         # Chromium's own test camera, granted without asking: Webcam Capture captures its test pattern
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 READY_TIMEOUT = 120.0
 
 _LOAD = """
@@ -30,6 +32,10 @@ const [pack, name, done] = arguments;
   await app.loadGraphData(workflow, true, true, name, {openSource: "template"});
   app.canvas.ds.scale = 1; app.canvas.ds.offset = [0, 0];
   const missing = app.graph.nodes.filter(n => !LiteGraph.registered_node_types[n.type] || n.has_errors).map(n => n.type);
+  // Webcam Capture captures while converting: wait until its camera is on (its capture button is enabled)
+  const waiting = () => app.graph.nodes.some(n => n.type === "WebcamCapture" &&
+                                                  n.widgets.some(w => w.type === "button" && w.disabled));
+  for (let i = 0; i < 100 && waiting(); i++) await new Promise(resolve => setTimeout(resolve, 100));
   const prompt = (await app.graphToPrompt()).output;
   const canvas = app.graph.serialize();
   const thumbnail = (await fetch(`${base}.jpg`)).status;

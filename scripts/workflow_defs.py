@@ -3,6 +3,7 @@
 Inputs are placeholders the notes tell users to replace: ``portrait.jpg`` and ``driving.mp4`` in
 ComfyUI's input folder (``two_faces.jpg`` and ``animal.jpg`` for the two-face and animal workflows,
 ``source.mp4`` for the source-video edits),
+``webcam.png`` (the frame Webcam Capture captures; the API twin reads it from the input folder),
 ``d5.pkl`` (an official motion template) in ``models/liveportrait_templates``, ``RealESRGAN_x2plus.pth`` (an
 upscale model) in ``models/upscale_models``.
 """
@@ -17,6 +18,7 @@ TWO_FACES, ANIMAL = "two_faces.jpg", "animal.jpg"  # a picture with two faces; a
 SOURCE_VIDEO = "source.mp4"  # a video of a face to edit, with sound
 UPSCALER = "RealESRGAN_x2plus.pth"  # a 2x upscale model (Real-ESRGAN's releases) in models/upscale_models
 ANIMAL_BOX = {"x": 150, "y": 170, "w": 220, "h": 220}  # the dog's face in the official example s33.jpg
+WEBCAM = "webcam.png"  # what the API twin takes for a Webcam Capture frame
 ALL_FRAMES = 4096  # ImageFromBatch's largest length
 
 MODELS_NOTE = """
@@ -375,8 +377,29 @@ saved with the source's frame rate and sound. Neutral sliders leave the face as 
     return w
 
 
+def live_webcam() -> Workflow:
+    w = Workflow("live_webcam")
+    portrait = _portrait(w)
+    models, detector = _loaders(w)
+    camera = w.add("WebcamCapture", 0, "Webcam", image=WEBCAM, width=640, height=480, capture_on_queue=True)
+    w.note(1, """
+## Live: your webcam drives the portrait
+1. **Source portrait**: pick your picture. Allow the browser to use the camera (**Webcam**).
+2. Turn on **auto-queue** (Queue button menu: *Run (On Change)* or *Run (Instant)*) and queue once.
+   Each prompt captures one frame and renders it; the portrait is prepared only once.
+3. Look straight at the camera on the first frame: it is the reference. To re-centre, change
+   *reference* in **Live Portrait** (any other number) and the next frame becomes the new reference.
+
+On a GPU each prompt takes a few tens of milliseconds of rendering; on a CPU, seconds.
+""" + MODELS_NOTE)
+    live = w.add("LPK_LivePortrait", 2, models=models[0], source_image=portrait[0], driving_frame=camera[0],
+                 detector=detector[0])
+    w.add("PreviewImage", 3, images=live[0])
+    return w
+
+
 WORKFLOWS: list[Callable[[], Workflow]] = [
     animate_driving_video, animate_motion_template, step_by_step, restore_before_paste, text_to_image_animate,
     edit_expression, keyframe_timeline, long_video_to_file, two_faces, animal_from_box, source_video_edit,
-    edit_source_video,
+    edit_source_video, live_webcam,
 ]

@@ -4,7 +4,7 @@ A :class:`Workflow` holds nodes placed in columns, their widget values and links
 ``api()`` gives the API prompt (what ``POST /prompt`` takes); ``canvas(schemas)`` gives the canvas
 workflow the frontend loads, laid out from the node schemas of ``/object_info`` the way the frontend
 itself serialises nodes (socket inputs first, then one input per widget; the extra widget values of
-upload buttons, last, and of ``control_after_generate``).
+upload buttons, last, of ``control_after_generate``, and of Webcam Capture's capture button).
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "WEBCAM"}  # WEBCAM: Webcam Capture's image
 UPLOADS = ("image_upload", "video_upload", "audio_upload")
 COLUMN_WIDTH, NODE_WIDTH, NOTE_WIDTH, GAP, TITLE = 380, 330, 340, 40, 30
 ROW, WIDGET_ROW, PADDING = 20, 24, 14  # the frontend's slot and widget heights
-PREVIEWS = {"LoadImage": 260, "LoadVideo": 300}  # extra height of nodes that show the picture / video
+PREVIEWS = {"LoadImage": 260, "LoadVideo": 300, "WebcamCapture": 260}  # extra height of nodes that show the picture / video
 
 
 @dataclass(frozen=True)
@@ -187,13 +187,15 @@ def _inputs(schema: dict, node: Node) -> tuple[list[dict], list[dict], list]:
         if isinstance(value, Link):  # a linked widget keeps its default as the (unused) widget value
             value = options.get("default", _fallback(kind, options))
         widgets.append({"name": name, "type": kind, "widget": {"name": name}, "link": None})
-        values.append(value)
+        values.append("" if kind == "WEBCAM" else value)  # a webcam's picture is captured when queued, never stored
         if options.get("control_after_generate"):
             values.append("fixed")
         uploads += any(options.get(u) for u in UPLOADS)
     for _ in range(uploads):  # the frontend adds upload buttons after all other widgets
         widgets.append({"name": "upload", "type": "IMAGEUPLOAD", "widget": {"name": "upload"}, "link": None})
         values.append("image")
+    if any(kind == "WEBCAM" for _, kind, *_ in specs):  # the frontend adds a webcam's capture button last
+        values.append("capture")
     return sockets, widgets, values
 
 
@@ -201,4 +203,4 @@ def _fallback(kind: str, options: dict) -> Any:
     """The frontend's value for a widget without a default."""
     if kind == "COMBO":
         return (options.get("options") or [""])[0]
-    return {"INT": 0, "FLOAT": 0.0, "STRING": "", "BOOLEAN": False}[kind]
+    return {"INT": 0, "FLOAT": 0.0, "STRING": "", "BOOLEAN": False, "WEBCAM": ""}[kind]

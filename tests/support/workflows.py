@@ -1,7 +1,7 @@
 """What the workflow tests share: the test inputs under the names the shipped workflows use, and 1-2 frame runs.
 
-Shipped workflows name ``portrait.jpg`` / ``driving.mp4`` / ``two_faces.jpg`` / ``animal.jpg`` (ComfyUI's input
-folder), ``d5.pkl`` (``models/liveportrait_templates``) and ``RealESRGAN_x2plus.pth`` (``models/upscale_models``); the
+Shipped workflows name ``portrait.jpg`` / ``driving.mp4`` / ``two_faces.jpg`` / ``animal.jpg`` / ``webcam.png``
+(ComfyUI's input folder), ``d5.pkl`` (``models/liveportrait_templates``) and ``RealESRGAN_x2plus.pth`` (``models/upscale_models``); the
 tests put real example inputs there (an even-sized portrait, a driving clip with sound, two portraits side by side, the
 example dog, an official template, a tiny generated 2x upscale model standing in for Real-ESRGAN's) and override the
 workflows' frame-count parameters.
@@ -78,6 +78,8 @@ Import ``face_models`` and ``server_face_models`` from tests.support.faces next 
     shutil.copy(assets_dir / "source" / "s33.jpg", base / "input" / "animal.jpg")  # the dog of workflow_defs.ANIMAL_BOX
     shutil.copy(assets_dir / "driving" / "d5.pkl", base / "models" / "liveportrait_templates" / "d5.pkl")
     write_upscale_model(base / "models" / "upscale_models" / "RealESRGAN_x2plus.pth")
+    camera = next(iter_video_frames(assets_dir / "driving" / "d18.mp4", chunk=1))[0]
+    Image.fromarray(camera).save(base / "input" / "webcam.png")  # what Webcam Capture would have captured
     s18 = assets_dir / "source" / "s18.mp4"  # 1280x720, 30 fps, with sound: its first frames, 512x512 about the face
     with VideoWriter(base / "input" / "source.mp4", 30, audio_from=s18) as writer:
         first = next(iter_video_frames(s18, chunk=FRAMES + 1, limit=FRAMES + 1))

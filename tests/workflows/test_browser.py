@@ -27,8 +27,20 @@ NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
 
 
 def graph(prompt: dict) -> dict[str, tuple[str, dict]]:
-    """Node id -> (class_type, inputs): what the server executes, without titles."""
-    return {node: (data["class_type"], data["inputs"]) for node, data in prompt.items()}
+    """Node id -> (class_type, inputs): what the server executes, without titles.
+
+    Webcam Capture converts to a fresh capture of the camera (Chromium's test camera here), uploaded as
+    ``webcam/<time>.png [temp]``, and to an unused None for its capture button; its API twin names a picture in the
+    input folder instead. Both sides show its image as ``CAPTURE``.
+    """
+    out = {}
+    for node, data in prompt.items():
+        inputs = {k: v for k, v in data["inputs"].items() if v is not None}
+        if data["class_type"] == "WebcamCapture":
+            assert re.fullmatch(r"webcam/\d+\.png \[temp\]|webcam\.png", inputs["image"]), inputs["image"]
+            inputs["image"] = "CAPTURE"
+        out[node] = (data["class_type"], inputs)
+    return out
 
 
 @pytest.fixture(scope="module")
