@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from time import perf_counter
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..acceleration.graphs import one_frame_renderer
 from ..editing.apply_sliders import slider_motion
 from ..editing.sliders import ExpressionSliders
 from ..faces import SOURCE_CROP, CropParams, CropTrack, FaceDetector, cut_crops, is_prepared_crop, network_input
@@ -35,7 +37,7 @@ from ..motion.retargeting import animate_keypoints
 from ..motion.sequence import MotionSequence
 from ..motion.smoothing import SMOOTH_METHODS, MotionFilter
 from ..pipeline.engine import LivePortraitEngine, SourceState
-from ..pipeline.render import uint8_frames
+from ..pipeline.render import uint8_frames, warp_decode
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.source_motion import face_inputs, source_motions
 from .tracking import DEFAULT_DRIFT, FaceFollower
@@ -56,6 +58,7 @@ class LiveOptions:
     crop: driving frames are cut around the face: "auto" unless they are square and at most 512 px (face
         crops already), "on", "off".
     drift, redetect_every: when the followed face is detected again (:class:`~.tracking.FaceFollower`).
+    cuda_graphs: on CUDA, render through a CUDA graph captured on the first frame (:mod:`~liveportrait_core.acceleration.graphs`).
     paste_back: paste the face into the source picture (else the 512x512 render is the output).
     on_missing: a frame without a face shows the last good frame ("hold") or the source at rest ("source").
     """
@@ -68,6 +71,7 @@ class LiveOptions:
     crop: str = "auto"
     drift: float = DEFAULT_DRIFT
     redetect_every: int = 0
+    cuda_graphs: bool = True
     paste_back: bool = True
     feather: float = DEFAULT_FEATHER
     on_missing: str = "hold"
@@ -109,19 +113,18 @@ class PreparedSource:
 
 @torch.inference_mode()
 def prepare_source(engine: LivePortraitEngine, picture: np.ndarray, detector: FaceDetector | None, *,
-                   params: CropParams = SOURCE_CROP, feather: float = DEFAULT_FEATHER) -> PreparedSource:
-    """Crop (official source crop of the largest face), feature volume, motion and paste-back mask of a uint8
-    (H, W, 3) portrait, as the offline pipeline computes them. Without a detector the picture must be a face crop
-    already (square, at most 512 px)."""
+                   track: CropTrack | None = None, params: CropParams = SOURCE_CROP,
+                   feather: float = DEFAULT_FEATHER) -> PreparedSource:
+    """Crop (official source crop of the largest face, or ``track``: a crop made elsewhere, e.g. from a face
+    box), feature volume, motion and paste-back mask of a uint8 (H, W, 3) portrait, as the offline pipeline computes
+    them. Without either a detector or a track the picture must be a face crop already (square, at most 512 px)."""
     picture = np.ascontiguousarray(picture)
     if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
         raise ValueError(f"the source portrait must be uint8 (H, W, 3) RGB, got {picture.dtype} {picture.shape}")
     height, width = picture.shape[:2]
-    if detector is not None:
+    if track is None and detector is not None:
         track = track_source_image(detector.detect(picture[None])[0], params, where="the source portrait")
-    elif is_prepared_crop(width, height):
-        track = None
-    else:
+    elif track is None and not is_prepared_crop(width, height):
         raise ValueError(f"the source portrait is {width}x{height}, not a face crop (square, at most 512 px): give a "
                          "face detector to find and crop its face")
     (motion,) = source_motions(engine, SourceFrames.in_memory(picture[None], "the source portrait"), [track])
@@ -179,6 +182,8 @@ class LiveSession:
             detector, drift=options.drift, every=options.redetect_every, every_frame=options.needs_landmarks,
             asynchronous=asynchronous_detection)
         self._filter = options.motion_filter()
+        self._graph: Callable[[Tensor], Tensor] | None = None
+        self._graph_tried = not (options.cuda_graphs and engine.device.type == "cuda")
         self._reference: MotionSequence | None = None
         self._last: np.ndarray | None = None
         self._rest: np.ndarray | None = None
@@ -266,7 +271,7 @@ class LiveSession:
     def _render(self, keypoints: Tensor, clock: _StageClock) -> np.ndarray:
         """Warp, decode and paste back one frame; uint8 (H, W, 3) on the host."""
         with clock("render"):
-            (render,) = self.engine.render(self.source.state, keypoints, chunk_size=1)
+            render = self._render_one(keypoints)
         with clock("paste-back"):
             if self.options.paste_back:
                 out = paste_back(render, self.source.track.crop_to_original, self.source.picture, self.source.mask)
@@ -274,6 +279,22 @@ class LiveSession:
                 out = uint8_frames(render)
         with clock("copy"):
             return out[0].cpu().numpy()
+
+    def _render_one(self, keypoints: Tensor) -> Tensor:
+        """(1, 3, 512, 512) render: replayed from the CUDA graph when there is one (captured on first use), else
+        through the engine, which also renders again in float32 what overflowed in low precision."""
+        state = self.source.state
+        if not self._graph_tried:
+            self._graph_tried = True
+            engine = self.engine
+            self._graph = one_frame_renderer(partial(warp_decode, engine.warping, engine.generator), state.feature,
+                                             state.x_s)
+        if self._graph is not None:
+            render = self._graph(keypoints).float()
+            if bool(torch.isfinite(render).all()):
+                return render
+        (render,) = self.engine.render(state, keypoints, chunk_size=1)
+        return render
 
     def _missing(self, clock: _StageClock) -> LiveFrame:
         self.missing += 1
@@ -287,7 +308,7 @@ class LiveSession:
         """Stop the detection worker and drop the source's tensors (the engine stays loaded)."""
         if self.follower is not None:
             self.follower.close()
-        self.source = self._reference = self._last = self._rest = None
+        self.source = self._reference = self._last = self._rest = self._graph = None
         if self.engine.device.type == "cuda":
             torch.cuda.empty_cache()
 
