@@ -7,6 +7,8 @@
 #                compiled and eager), per module and end to end, with deviations (scripts/benchmark.py)
 #   end_to_end   the README's default case (s9 with d20, paste-back at 720x1280) through the command line's code path,
 #                eager (the default) and compiled, per stage, against the render alone (scripts/end_to_end.py)
+#   live         one frame at a time through the live session (s9 with d20 played as a camera), with the one-frame
+#                CUDA graph: p50 / p99 latency per stage, sustained fps, drops in real time (scripts/live_latency.py)
 #   lengths      1,000 and 18,000 frames to an mp4 in fresh processes: each one's own peak RSS and VRAM
 #   heads        W's two heads alone, incl. with their input channels padded to 8 (scripts/gpu_probe.py)
 # Everything printed goes to $OUT/gpu_check.log, the figures to $OUT/*.json (a lent machine returns 8 files at most).
@@ -27,7 +29,7 @@ export PYTHONUNBUFFERED=1 LIVEPORTRAIT_TEST_DEVICE=cuda
 export LIVEPORTRAIT_SHARED=${LIVEPORTRAIT_SHARED:-../shared}
 WEIGHTS=${WEIGHTS:-$HOME/.cache/liveportrait-kit-tests/weights}
 FACE_BOX=270,229,200,225  # MediaPipe's box of s9's face (scripts/end_to_end.py prints it): no detector needed here
-STEPS=" ${STEPS:-conformance benchmark end_to_end lengths heads} "
+STEPS=" ${STEPS:-conformance benchmark end_to_end live lengths heads} "
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, its output appended to the log
     local name=$1 limit=$2; shift 2
@@ -55,6 +57,9 @@ fi
     step "end_to_end $mode" 100 $PY scripts/end_to_end.py --device cuda $([ $mode = compiled ] && echo --compile) \
         --weights "$WEIGHTS" --repeat-driving 6 --face-box $FACE_BOX --json "$OUT/end_to_end_$mode.json"
 done
+[[ $STEPS == *" live "* ]] &&
+    step live 60 $PY scripts/live_latency.py --device cuda --weights "$WEIGHTS" --face-box $FACE_BOX --frames 150 \
+        --warm-up 5 --json "$OUT/live.json"
 [[ $STEPS == *" lengths "* ]] &&
     step lengths 220 $PY scripts/benchmark.py --device cuda --variants fp16-eager --batch 32 --weights "$WEIGHTS" \
         --lengths 1000,18000 --lengths-only --json "$OUT/lengths.json"

@@ -1,4 +1,5 @@
-"""The live face follower: detected once, followed, detected again on drift, on a schedule, or every frame."""
+"""The live face follower (detected once, followed, detected again on drift, on a schedule, or every frame), the
+causal motion filters, and the CUDA graph renderer's fallback."""
 from __future__ import annotations
 
 import time
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from liveportrait_core.acceleration.graphs import one_frame_renderer
 from liveportrait_core.faces import FaceDetections
 from liveportrait_core.live.tracking import FaceFollower
 from liveportrait_core.motion.smoothing import MotionFilter, kalman_smooth, one_euro, jitter
@@ -129,3 +131,11 @@ def test_live_filters_are_causal_and_match_the_offline_forward_pass():
     with pytest.raises(ValueError, match="one frame at a time"):
         kalman(motion)
     assert one_euro(motion.exp, 25.0).shape == motion.exp.shape
+
+
+def test_a_graph_that_cannot_be_captured_falls_back_with_a_warning():
+    def render(feature, kp_source, kp_driving):
+        return feature.sum() + kp_driving
+
+    with pytest.warns(UserWarning, match="CUDA graph capture failed.*without it"):
+        assert one_frame_renderer(render, torch.zeros(1, 2), torch.zeros(1, 21, 3)) is None
