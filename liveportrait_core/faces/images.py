@@ -49,3 +49,11 @@ def frames_tensor(frames: np.ndarray | Tensor) -> Tensor:
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != torch.uint8:
         raise ValueError(f"expected uint8 RGB frames (N, H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
     return frames
+
+
+def uint8_frames(frames: Tensor) -> Tensor:
+    """(n, 3, H, W) float renders in [0, 1] -> (n, H, W, 3) uint8 on the frames' device.
+
+    Truncates (no rounding) exactly like the official ``parse_output``, so frames compare bit for bit.
+    """
+    return (frames.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1)

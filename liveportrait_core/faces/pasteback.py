@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .images import frames_tensor
+from .images import frames_tensor, uint8_frames
 from .warp import warp_affine_uint8
 
 DEFAULT_FEATHER = 16.0  # official mask_template.png
@@ -81,7 +81,7 @@ def paste_back(crops: Tensor, crop_to_original: Tensor, frames: np.ndarray | Ten
         uint8 (B, H, W, 3) on the crops' device.
     """
     if crops.dtype != torch.uint8:
-        crops = (crops.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1)
+        crops = uint8_frames(crops)
     device = crops.device
     frames, mask = frames_tensor(frames).to(device), mask.to(device)
     out = frames.expand(crops.shape[0], -1, -1, -1).clone()

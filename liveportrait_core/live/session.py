@@ -28,7 +28,7 @@ from ..editing.apply_sliders import slider_motion
 from ..editing.sliders import ExpressionSliders
 from ..faces import SOURCE_CROP, CropParams, CropTrack, FaceDetector, cut_crops, is_prepared_crop, network_input
 from ..faces import paste_back, paste_mask, track_source_image, warp_mask
-from ..faces.images import frames_tensor
+from ..faces.images import frames_tensor, uint8_frames
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..motion.anchors import with_anchor
 from ..motion.animals import animal_keypoints
@@ -37,7 +37,7 @@ from ..motion.retargeting import animate_keypoints
 from ..motion.sequence import MotionSequence
 from ..motion.smoothing import SMOOTH_METHODS, MotionFilter
 from ..pipeline.engine import LivePortraitEngine, SourceState
-from ..pipeline.render import uint8_frames, warp_decode
+from ..pipeline.render import warp_decode
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.source_motion import face_inputs, source_motions
 from .tracking import DEFAULT_DRIFT, FaceFollower

@@ -16,13 +16,13 @@ import torch
 from torch import Tensor
 
 from ..faces import CropTrack, cut_crops, paste_back, paste_mask, warp_mask
-from ..faces.images import frames_tensor
+from ..faces.images import frames_tensor, uint8_frames
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..motion.sequence import MotionSequence
 from ..profiling import StageTimer
 from .engine import LivePortraitEngine, SourceState
 from .host_copy import HostFrames
-from .render import ProgressHook, auto_chunk_size, uint8_frames
+from .render import ProgressHook, auto_chunk_size
 from .source_frames import SourceFrames
 from .source_motion import face_inputs
 

@@ -7,6 +7,8 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
+from ..faces.images import uint8_frames
+
 ProgressHook = Callable[[int, int], None]
 Renderer = Callable[[Tensor], Tensor]  # (n, 21, 3) driving keypoints -> (n, 3, 512, 512) frames
 
@@ -105,14 +107,6 @@ def render_chunks(warping: nn.Module, generator: nn.Module, feature: Tensor, kp_
         start += n
         if on_progress is not None:
             on_progress(start, total)
-
-
-def uint8_frames(frames: Tensor) -> Tensor:
-    """(n, 3, H, W) float in [0, 1] -> (n, H, W, 3) uint8 on the frames' device.
-
-    Truncates (no rounding) exactly like the official ``parse_output``, so frames compare bit for bit.
-    """
-    return (frames.float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1)
 
 
 def to_uint8(frames: Tensor) -> Tensor:

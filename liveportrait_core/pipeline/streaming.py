@@ -17,13 +17,14 @@ import numpy as np
 from torch import Tensor
 
 from ..faces import CropTrack
+from ..faces.images import uint8_frames
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..media import write_frames
 from .animation import Animation
 from .compositing import AnimatedFace
 from .engine import LivePortraitEngine, SourceState
 from .host_copy import HostFrames
-from .render import ProgressHook, uint8_frames
+from .render import ProgressHook
 from .source_frames import SourceFrames
 
 
