@@ -51,7 +51,8 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
                  options: LiveOptions, reference: int) -> LiveSession:
     """The node's kept session, made (or its source prepared) again when what it depends on changed."""
     engine = models.ready()
-    source_key = (id(models), id(detector), _fingerprint(source_image), options.feather)
+    # the session holds the engine and the detector, so their ids cannot be reused while it is kept
+    source_key = (id(engine), id(detector), _fingerprint(source_image), options.feather)
     session_key = (source_key, options)
     kept = _KEPT.get(node)
     if kept is not None and kept.session_key == session_key:
@@ -70,14 +71,6 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
     session = LiveSession(engine, source, detector, options)
     _KEPT[node] = _Live(source_key, session_key, reference, session)
     return session
-
-
-def forget(node: str | None = None) -> None:
-    """Close the kept session of ``node`` (None: of every node)."""
-    for key in [node] if node is not None else list(_KEPT):
-        kept = _KEPT.pop(key, None)
-        if kept is not None:
-            kept.session.close()
 
 
 class LivePortrait(io.ComfyNode):
