@@ -33,6 +33,7 @@ NODE = "Live Portrait"
 class _Live:
     """One node's kept state: what its source and session were made from, and the session."""
 
+    image: Tensor  # the portrait as given: ComfyUI hands the same tensor again while its node's output is cached
     source_key: tuple
     session_key: tuple
     reference: int
@@ -51,11 +52,14 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
                  options: LiveOptions, reference: int) -> LiveSession:
     """The node's kept session, made (or its source prepared) again when what it depends on changed."""
     engine = models.ready()
-    # the session holds the engine and the detector, so their ids cannot be reused while it is kept
-    source_key = (id(engine), id(detector), _fingerprint(source_image), options.feather)
-    session_key = (source_key, options)
     kept = _KEPT.get(node)
+    # the session holds the engine and the detector, so their ids cannot be reused while it is kept
+    same_image = kept is not None and kept.image is source_image
+    source_key = (id(engine), id(detector), kept.source_key[2] if same_image else _fingerprint(source_image),
+                  options.feather)
+    session_key = (source_key, options)
     if kept is not None and kept.session_key == session_key:
+        kept.image = source_image
         if kept.reference != reference:
             kept.session.recentre()
             kept.reference = reference
@@ -69,7 +73,7 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
     if source is None:
         source = prepare_source(engine, to_uint8(source_image)[0].cpu().numpy(), detector, feather=options.feather)
     session = LiveSession(engine, source, detector, options)
-    _KEPT[node] = _Live(source_key, session_key, reference, session)
+    _KEPT[node] = _Live(source_image, source_key, session_key, reference, session)
     return session
 
 
