@@ -39,6 +39,14 @@ class Waveform:
         """Seconds of sound."""
         return self.samples.shape[1] / self.sample_rate
 
+    def fitted(self, seconds: float) -> "Waveform":
+        """The first ``seconds`` of the sound, followed by silence where it is shorter."""
+        want = round(seconds * self.sample_rate)
+        samples = self.samples[:, :want]
+        if samples.shape[1] < want:
+            samples = np.pad(samples, ((0, 0), (0, want - samples.shape[1])))
+        return Waveform(np.ascontiguousarray(samples, dtype=np.float32), self.sample_rate)
+
     def frames(self, block: int = 16384) -> Iterator[av.AudioFrame]:
         """The samples as planar float audio frames of at most ``block`` samples, for a resampler."""
         for start in range(0, self.samples.shape[1], block):

@@ -78,3 +78,10 @@ def test_waveform_shapes_are_checked() -> None:
         Waveform(np.zeros(100, np.float32), 44100)
     with pytest.raises(ValueError, match="sample rate must be positive"):
         Waveform(np.zeros((1, 100), np.float32), 0)
+
+
+def test_fitted_cuts_or_pads_with_silence() -> None:
+    sound = tone(0.5, rate=1000)
+    assert sound.fitted(0.2).samples.shape == (1, 200)
+    longer = sound.fitted(0.8).samples
+    assert longer.shape == (1, 800) and not longer[:, 500:].any() and np.array_equal(longer[:, :500], sound.samples)
