@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from ..profiling import StageTimer
 from .background import write_behind
 from .images import MediaError, checked_frames, write_png_frames
+from .sound import Sound, Waveform
 
 
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709
@@ -182,43 +183,68 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-class _AudioTrack:
-    """The first audio stream of a source file re-encoded to AAC and muxed in step with the video.
+def _sound_format(sound: Sound) -> tuple[int, int]:
+    """Channels and sample rate of a waveform, or of a media file's first audio track."""
+    if isinstance(sound, Waveform):
+        return sound.channels, sound.sample_rate
+    with _open(sound) as container:
+        stream = container.streams.audio[0]
+        return stream.channels, stream.sample_rate
 
-    Audio starts with the video and is cut where the video ends; a shorter source simply ends early.
+
+def _sound_blocks(sound: Sound, layout: str, rate: int) -> Iterator[np.ndarray]:
+    """The sound as planar float32 (channels, n) blocks, resampled to ``rate`` Hz and ``layout`` (mono or stereo)."""
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    if isinstance(sound, Waveform):
+        frames: Iterable[av.AudioFrame | None] = [*sound.frames(), None]
+        yield from (out.to_ndarray() for frame in frames for out in resampler.resample(frame))
+        return
+    with _open(sound) as container:
+        try:
+            for frame in container.decode(container.streams.audio[0]):
+                yield from (out.to_ndarray() for out in resampler.resample(frame))
+        except av.FFmpegError as exc:
+            raise MediaError(f"cannot decode the audio of {sound}: {exc}") from exc
+        yield from (out.to_ndarray() for out in resampler.resample(None))
+
+
+def read_sound(path: str | Path) -> Waveform | None:
+    """The first audio track of a media file decoded into memory (mono or stereo, at its own rate); None without one."""
+    path = Path(path)
+    if not _open_has_audio(path):
+        return None
+    channels, rate = _sound_format(path)
+    layout = "mono" if channels == 1 else "stereo"
+    blocks = list(_sound_blocks(path, layout, rate))
+    return Waveform(np.concatenate(blocks, axis=1) if blocks else np.zeros((min(channels, 2), 0), np.float32), rate)
+
+
+class _AudioTrack:
+    """A sound (a media file's first audio track, or a waveform) encoded to AAC and muxed in step with the video.
+
+    The track lasts exactly as long as the video: a longer sound is cut where the video ends, a shorter one is
+    followed by silence.
     """
 
-    def __init__(self, source: Path, output: av.container.OutputContainer):
-        self._source = _open(source)
-        in_stream = self._source.streams.audio[0]
-        self.rate = in_stream.sample_rate if in_stream.sample_rate in av.Codec("aac", "w").audio_rates else 48000
-        channels = 1 if in_stream.channels == 1 else 2
-        layout = "mono" if channels == 1 else "stereo"
+    def __init__(self, sound: Sound, output: av.container.OutputContainer):
+        channels, rate = _sound_format(sound)
+        self.rate = rate if rate in av.Codec("aac", "w").audio_rates else 48000
+        self._layout = "mono" if channels == 1 else "stereo"
+        self._channels = 1 if channels == 1 else 2
         self._output = output
-        self._stream = output.add_stream("aac", rate=self.rate, layout=layout)
-        self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.rate)
-        self._layout = layout
-        self._samples = self._resampled(in_stream)
-        self._pending = np.zeros((channels, 0), np.float32)
+        self._stream = output.add_stream("aac", rate=self.rate, layout=self._layout)
+        self._samples = _sound_blocks(sound, self._layout, self.rate)
+        self._pending = np.zeros((self._channels, 0), np.float32)
         self._written = 0
 
-    def _resampled(self, stream: av.AudioStream) -> Iterator[np.ndarray]:
-        """Source audio as planar float (channels, samples) blocks at the output rate and layout."""
-        for frame in self._source.decode(stream):
-            for out in self._resampler.resample(frame):
-                yield out.to_ndarray()
-        for out in self._resampler.resample(None):
-            yield out.to_ndarray()
-
     def write_until(self, seconds: float) -> None:
-        """Encode and mux source audio up to ``seconds`` after the start."""
+        """Encode and mux the sound up to ``seconds`` after the start (silence past its end)."""
         target = round(seconds * self.rate)
         while self._written < target:
             if self._pending.shape[1] == 0:
-                block = next(self._samples, None)
-                if block is None:
-                    return
-                self._pending = block
+                self._pending = next(self._samples, None)
+                if self._pending is None:  # the sound has ended before the video
+                    self._pending = np.zeros((self._channels, target - self._written), np.float32)
             take = min(target - self._written, self._pending.shape[1])
             self._encode(np.ascontiguousarray(self._pending[:, :take]))
             self._pending = self._pending[:, take:]
@@ -237,18 +263,27 @@ class _AudioTrack:
         self._encode(None)
 
     def close(self) -> None:
-        self._source.close()
+        self._samples.close()  # closes the file being decoded
+
+
+def _sound(audio_from: str | Sound | None) -> Sound | None:
+    """What a writer muxes: a waveform, a media file that has audio, or None (a file without audio: silent)."""
+    if audio_from is None or isinstance(audio_from, Waveform):
+        return audio_from
+    return Path(audio_from) if _open_has_audio(Path(audio_from)) else None
 
 
 class VideoWriter:
-    """Streaming H.264 (libx264, yuv420p, BT.709) writer with optional AAC audio from another file.
+    """Streaming H.264 (libx264, yuv420p, BT.709) writer with optional AAC audio.
 
     Use as a context manager and call :meth:`write` with uint8 (n, H, W, 3) RGB chunks. Odd
     widths / heights are padded by repeating the last column / row (yuv420p needs even sizes).
     ``fps`` may be a float (29.97 is stored as 30000/1001) or a Fraction. ``audio_from`` is any
-    media file; its first audio track is re-encoded to AAC and trimmed to the video's duration,
-    and a file without audio gives a silent video. On an exception inside the ``with`` block the
-    frames so far are still finished into a playable file and the original exception propagates.
+    media file (its first audio track is kept; a file without audio gives a silent video) or a
+    :class:`~.sound.Waveform`; the sound is re-encoded to AAC, cut where the video ends and
+    followed by silence where it ends first, so the audio track lasts as long as the video. On an
+    exception inside the ``with`` block the frames so far are still finished into a playable file
+    and the original exception propagates.
     """
 
     def __init__(
@@ -258,14 +293,13 @@ class VideoWriter:
         *,
         crf: int = 18,
         preset: str = "medium",
-        audio_from: str | Path | None = None,
+        audio_from: str | Sound | None = None,
     ):
         self.path = Path(path)
         self.fps = fps_fraction(fps)
         self.frames_written = 0
         self._options = {"crf": str(crf), "preset": preset}
-        # checked before the output exists, so an unreadable audio source fails here and not mid-render
-        self._audio_from = Path(audio_from) if audio_from is not None and _open_has_audio(Path(audio_from)) else None
+        self._sound = _sound(audio_from)  # before the output exists: an unreadable file fails here, not mid-render
         try:
             self._container = av.open(str(self.path), "w")
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -302,8 +336,8 @@ class VideoWriter:
         ctx.color_primaries = ctx.color_trc = ctx.colorspace = _BT709
         ctx.color_range = int(ColorRange.MPEG)
         self._video, self._size = stream, (height, width)
-        if self._audio_from is not None:
-            self._audio = _AudioTrack(self._audio_from, self._container)
+        if self._sound is not None:
+            self._audio = _AudioTrack(self._sound, self._container)
 
     def write(self, frames: np.ndarray) -> None:
         """Encode a chunk of uint8 (n, H, W, 3) RGB frames (every chunk the same size)."""
@@ -350,9 +384,10 @@ FrameChunk = np.ndarray | Callable[[], np.ndarray]
 flight is then waited for there, not on the thread that renders)."""
 
 
-def write_frames(out: Path, frames: Iterable[FrameChunk], fps: float, audio_from: Path | None, *,
+def write_frames(out: Path, frames: Iterable[FrameChunk], fps: float, audio_from: str | Sound | None, *,
                  timer: StageTimer | None = None, depth: int = 2) -> int:
-    """Stream uint8 (n, H, W, 3) frames into ``out`` (.mp4 video, else a PNG folder); returns the frame count.
+    """Stream uint8 (n, H, W, 3) frames into ``out`` (.mp4 video with ``audio_from``'s sound as :class:`VideoWriter`
+    keeps it, else a PNG folder); returns the frame count.
 
     Encoding runs on its own thread at most ``depth`` chunks behind ``frames``, which is iterated on the calling
     thread (:func:`~.background.write_behind`); its time is the ``timer``'s "encode" stage. An exception on either

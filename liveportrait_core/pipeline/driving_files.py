@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 import numpy as np
 import torch
@@ -56,6 +56,20 @@ class DrivingCrop:
         return self.mode == "on" or (self.mode == "auto" and not is_prepared_crop(width, height))
 
 
+@dataclass(frozen=True)
+class DrivingFrames:
+    """Driving frames wherever they are (a file decoded in chunks, frames in memory): each call of ``chunks()``
+    yields them again from the first as uint8 (n, H, W, 3) chunks. ``name`` names them in errors; ``is_image``: one
+    still driving image (the official driving-image mode)."""
+
+    chunks: Callable[[], Iterator[np.ndarray]]
+    fps: float
+    width: int
+    height: int
+    name: str
+    is_image: bool = False
+
+
 def load_driving(engine: LivePortraitEngine, path: str | Path, detector: FaceDetector | None,
                  crop: DrivingCrop = DrivingCrop(), options: DrivingOptions = DrivingOptions(),
                  limit: int | None = None, timer: StageTimer | None = None) -> FaceDriving:
@@ -80,42 +94,51 @@ def load_driving(engine: LivePortraitEngine, path: str | Path, detector: FaceDet
         return FaceDriving(motion if limit is None else motion.select(slice(0, limit)), False, options)
     if kind == "image":
         image = read_image(path)[None]
-        fps, (height, width) = IMAGE_FPS, image.shape[1:3]
-
-        def chunks() -> Iterator[np.ndarray]:
-            yield image
+        frames = DrivingFrames(lambda: iter([image]), IMAGE_FPS, image.shape[2], image.shape[1], str(path), True)
     else:
         info = probe_video(path)
-        fps, width, height = info.fps, info.width, info.height
 
         def chunks() -> Iterator[np.ndarray]:
             return read_ahead(timer.iterate("decode", iter_video_frames(path, chunk=CHUNK, limit=limit)), READ_AHEAD,
                               "driving-decode")
-    cropping = crop.applies(width, height)
+
+        frames = DrivingFrames(chunks, info.fps, info.width, info.height, str(path))
+    return driving_motion(engine, frames, detector, crop, options, timer)
+
+
+def driving_motion(engine: LivePortraitEngine, frames: DrivingFrames, detector: FaceDetector | None,
+                   crop: DrivingCrop = DrivingCrop(), options: DrivingOptions = DrivingOptions(),
+                   timer: StageTimer | None = None) -> FaceDriving:
+    """The driving motion of ``frames`` (cropped as ``crop`` says), with per-frame eye/lip ratios when the options use
+    them; the frames are read in chunks, twice when a detector has to see them first. Arguments as
+    :func:`load_driving`'s."""
+    timer = timer or StageTimer(enabled=False)
+    cropping = crop.applies(frames.width, frames.height)
     ratios = options.eye_retargeting or options.lip_retargeting
     track = None
     if cropping or ratios:
         if detector is None:
-            raise ValueError(f"cropping the driving frames of {path} (or their eye/lip ratios) needs a face detector")
+            raise ValueError(f"cropping the driving frames of {frames.name} (or their eye/lip ratios) needs a face "
+                             "detector")
         detections = []
-        for c in chunks():
+        for c in frames.chunks():
             with timer.stage("detect"):
                 detections += detector.detect(c)
         track = track_driving_frames(detections, crop.params, crop.tracking, on_missing=crop.on_missing)
 
     def inputs() -> Iterator[torch.Tensor]:
         start = 0
-        for c in chunks():
+        for c in frames.chunks():
             with timer.device_stage("crop", engine.device):
-                frames = frames_tensor(c).to(engine.device)
+                batch = frames_tensor(c).to(engine.device)
                 if cropping:
-                    frames = cut_crops(frames, track.select(slice(start, start + len(c))))
+                    batch = cut_crops(batch, track.select(slice(start, start + len(c))))
                 start += len(c)
-                batch = network_input(frames).to(engine.device)
+                batch = network_input(batch).to(engine.device)
             yield batch
 
-    motion = engine.motion(inputs(), fps, timer)
+    motion = engine.motion(inputs(), frames.fps, timer)
     if track is not None:
         motion.eye_ratio = fill_gaps(track.eye_ratio, track.found).float().to(engine.device)
         motion.lip_ratio = fill_gaps(track.lip_ratio, track.found).float().to(engine.device)
-    return FaceDriving(motion, kind == "image", options)
+    return FaceDriving(motion, frames.is_image, options)

@@ -16,7 +16,7 @@ from ..media import iter_video_frames, probe_video, read_image
 
 
 class SourceFrames:
-    """uint8 (H, W, 3) RGB source pictures by index; ``count`` frames, ``fps`` None unless read from a video file.
+    """uint8 (H, W, 3) RGB source pictures by index; ``count`` frames, ``fps`` None unless they are a video's.
 
     held: all frames in memory, uint8 (count, H, W, 3); None for a video file decoded on demand.
     """
@@ -34,9 +34,10 @@ class SourceFrames:
         return cls(Path(path), rgb[None], 1, None, rgb.shape[:2])
 
     @classmethod
-    def in_memory(cls, frames: np.ndarray, name: str = "the source frames") -> "SourceFrames":
-        """uint8 (n, H, W, 3) frames already decoded (one frame is a still picture); ``name`` names them in errors."""
-        return cls(Path(name), frames, frames.shape[0], None, frames.shape[1:3])
+    def in_memory(cls, frames: np.ndarray, name: str = "the source frames", fps: float | None = None) -> "SourceFrames":
+        """uint8 (n, H, W, 3) frames already decoded (one frame is a still picture), at ``fps`` when they are a
+        video's; ``name`` names them in errors."""
+        return cls(Path(name), frames, frames.shape[0], fps, frames.shape[1:3])
 
     @classmethod
     def video(cls, path: str | Path, limit: int | None = None) -> "SourceFrames":

@@ -19,7 +19,7 @@ from torch import Tensor
 from ..faces import CropTrack
 from ..faces.images import uint8_frames
 from ..faces.pasteback import DEFAULT_FEATHER
-from ..media import write_frames
+from ..media import Sound, write_frames
 from .animation import Animation
 from .compositing import AnimatedFace
 from .engine import LivePortraitEngine, SourceState
@@ -41,22 +41,23 @@ class PasteTarget:
 
 
 def animation_to_video(animation: Animation, out: str | Path, *, feather: float = DEFAULT_FEATHER,
-                       audio_from: str | Path | None = None, chunk_size: int | None = None,
+                       audio_from: str | Sound | None = None, chunk_size: int | None = None,
                        on_progress: ProgressHook | None = None) -> int:
     """Write the planned ``animation`` (faces pasted back into a still or a source video) to ``out``; returns
     the frame count.
 
     Args:
-        audio_from: a media file whose first audio track is kept (trimmed to the video), e.g. the source video.
+        audio_from: a media file whose first audio track is kept, e.g. the source video, or a waveform; cut to the
+            video's length, or followed by silence up to it.
         chunk_size: output frames per chunk (None: what fits, see ``render.auto_chunk_size``).
         on_progress: ``(done, total)`` after each chunk; may raise to stop (the file keeps the frames so far).
     """
     chunks = animation.render(chunk_size, feather, on_progress=on_progress)
-    return write_frames(Path(out), (c.host_frames for c in chunks), animation.fps, None if audio_from is None else Path(audio_from))
+    return write_frames(Path(out), (c.host_frames for c in chunks), animation.fps, audio_from)
 
 
 def render_to_video(engine: LivePortraitEngine, source: SourceState, keypoints: Tensor, out: str | Path, fps: float, *,
-                    paste: PasteTarget | None = None, audio_from: str | Path | None = None, chunk_size: int | None = None,
+                    paste: PasteTarget | None = None, audio_from: str | Sound | None = None, chunk_size: int | None = None,
                     on_progress: ProgressHook | None = None) -> int:
     """Render the still ``source`` at the (N, 21, 3) ``keypoints`` into the video ``out`` (.mp4) chunk by chunk; returns N.
 
@@ -66,8 +67,7 @@ def render_to_video(engine: LivePortraitEngine, source: SourceState, keypoints: 
     """
     if paste is None:
         renders = engine.render(source, keypoints, chunk_size, on_progress)
-        return write_frames(Path(out), (HostFrames(uint8_frames(c)).numpy for c in renders), fps,
-                            None if audio_from is None else Path(audio_from))
+        return write_frames(Path(out), (HostFrames(uint8_frames(c)).numpy for c in renders), fps, audio_from)
     face = AnimatedFace(paste.track, source.motion, keypoints, feature=source.feature)
     animation = Animation(engine, SourceFrames.in_memory(paste.picture[None]), [face], [0] * len(keypoints), fps)
     return animation_to_video(animation, out, feather=paste.feather, audio_from=audio_from, chunk_size=chunk_size,

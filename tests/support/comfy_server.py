@@ -1,7 +1,7 @@
 """A real ComfyUI server with this pack installed, for tests that drive it like a client.
 
 ``ComfyServer.start`` lays out a fresh base directory (``custom_nodes/`` with a symlink to this
-repository, ``models/liveportrait/`` with symlinks to the given weights, ``input/``), starts the
+repository and one to the test pack ``tests/support/vhs_like``, ``models/liveportrait/`` with symlinks to the given weights, ``input/``), starts the
 ComfyUI tree that ``scripts/install_comfyui.sh`` installs (``.comfyui/`` or ``$COMFYUI_DIR``) on the
 CPU (``COMFYUI_TEST_DEVICE=gpu``: on ComfyUI's default device) on a free loopback port, and waits
 until it answers. Prompts go through ``POST /prompt`` and are
@@ -29,6 +29,7 @@ ON_GPU = os.environ.get("COMFYUI_TEST_DEVICE", "cpu") == "gpu"
 HOST = "127.0.0.1"
 START_TIMEOUT = 300.0  # seconds; ComfyUI imports all of its own nodes first
 PACK_NAME = "liveportrait-kit"
+TEST_PACK = REPO / "tests" / "support" / "vhs_like"  # emits what VideoHelperSuite's loaders emit, and edge cases
 
 Prompt = dict[str, dict[str, Any]]
 
@@ -109,6 +110,7 @@ class ComfyServer:
         for sub in ("custom_nodes", "input", "models/liveportrait/animal", "models/liveportrait_templates"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+        (base / "custom_nodes" / TEST_PACK.name).symlink_to(TEST_PACK, target_is_directory=True)
         for file in weights.iterdir():
             for folder in ("liveportrait", "liveportrait/animal"):
                 (base / "models" / folder / file.name).symlink_to(file)
