@@ -9,7 +9,7 @@ NODES = {
     "LPK_LoadModels", "LPK_LoadFaceDetector", "LPK_CropFaces", "LPK_CropFaceBox", "LPK_CropDrivingFaces",
     "LPK_ExtractAppearance",
     "LPK_ExtractMotion", "LPK_LoadMotionTemplate", "LPK_SaveMotionTemplate", "LPK_Retarget", "LPK_Stitch", "LPK_Render",
-    "LPK_PasteBack", "LPK_Animate", "LPK_RenderToFile", "LPK_AnimateSourceVideo",
+    "LPK_PasteBack", "LPK_Animate", "LPK_RenderToFile", "LPK_AnimateSourceVideo", "LPK_LivePortrait",
     "LPK_ExpressionEditor", "LPK_ExpressionFromReference", "LPK_KeyframeTimeline", "LPK_SaveExpression",
     "LPK_LoadExpression", "LPK_SmoothMotion", "LPK_RetimeMotion", "LPK_TrimMotion", "LPK_LoopMotion",
     "LPK_ReverseMotion", "LPK_AnchorMotion", "LPK_BlendMotion", "LPK_CrossFadeMotion", "LPK_ScaleMotionRegions",
