@@ -139,4 +139,6 @@ def test_render_to_file_needs_exactly_one_source(comfy_server, inputs):
     g.prompt[node]["inputs"]["source_video"] = "none"
     run = comfy_server.run(g.prompt)
     assert run.status == "error"
-    assert "connect 'source' (a still portrait) or choose a 'source_video'" in run.error["exception_message"]
+    message = run.error["exception_message"]
+    assert "connect 'source' (a still portrait), or give a source video ('source_video' or 'source_video_in')" in message
+    assert "exactly one (got neither)" in message
