@@ -2,10 +2,10 @@
 """Live latency and throughput: ``s9.jpg`` (720x1280, pasted back) driven frame by frame by a clip standing in for a
 camera, through the live session and player of ``liveportrait_core.live``, with per-stage figures.
 
-Three runs after a warm-up (first frames, CUDA graph capture, compiling; excluded):
+Two runs after a warm-up (first frames, CUDA graph capture, compiling; excluded), each stage timed on its own (CUDA
+events on a GPU):
 
-* ``stages``: every frame as fast as possible, each stage waiting for the device at its end (its own time);
-* ``throughput``: every frame as fast as possible, stages not synchronised: the sustained frames per second;
+* ``every_frame``: every frame as fast as possible: the sustained frames per second;
 * ``realtime``: the clip played at its frame rate, the renderer taking the newest frame (the drop rate, the
   latency from a frame's arrival to its result).
 
@@ -36,11 +36,11 @@ sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 
 from end_to_end import ASSETS, CACHE, synthetic_weights  # noqa: E402
 from liveportrait_core.cli.animate import face_box  # noqa: E402
-from liveportrait_core.faces import create_detector  # noqa: E402
+from liveportrait_core.faces import create_detector, is_prepared_crop  # noqa: E402
 from liveportrait_core.faces.box_crop import track_face_box  # noqa: E402
 from liveportrait_core.live import LiveOptions, LiveSession, prepare_source  # noqa: E402
 from liveportrait_core.live.player import ClipInput, LiveReport, play  # noqa: E402
-from liveportrait_core.media import iter_video_frames, read_image  # noqa: E402
+from liveportrait_core.media import iter_video_frames, probe_video, read_image  # noqa: E402
 from liveportrait_core.pipeline.engine import LivePortraitEngine  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def report_json(report: LiveReport) -> dict:
 
 
 def session_runs(args: argparse.Namespace) -> dict:
-    """The three runs of the module docstring, each with a fresh session on one engine."""
+    """The two runs of the module docstring, each with a fresh session on one engine."""
     engine = LivePortraitEngine.from_folder(args.weights or synthetic_weights(), device=args.device,
                                             precision=args.precision, download=False, compile=args.compile)
     picture = read_image(ASSETS / "source" / "s9.jpg")
@@ -64,10 +64,9 @@ def session_runs(args: argparse.Namespace) -> dict:
     results = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
                "device": str(engine.device), "dtype": str(engine.dtype), "compiled": engine.compiled,
                "cuda_graphs": options.cuda_graphs and engine.device.type == "cuda", "driving": args.driving.name}
-    runs = {"stages": (True, False, args.frames), "throughput": (False, False, args.frames),
-            "realtime": (False, True, args.realtime_frames or args.frames)}
-    for name, (profile, realtime, frames) in runs.items():
-        with LiveSession(engine, source, detector, options, profile=profile) as session:
+    runs = {"every_frame": (False, args.frames), "realtime": (True, args.realtime_frames or args.frames)}
+    for name, (realtime, frames) in runs.items():
+        with LiveSession(engine, source, detector, options) as session:
             start = time.perf_counter()
             for frame in warm:
                 session.process(frame)
@@ -83,9 +82,6 @@ def session_runs(args: argparse.Namespace) -> dict:
 
 
 def _is_crop_clip(path: Path) -> bool:
-    from liveportrait_core.faces import is_prepared_crop
-    from liveportrait_core.media import probe_video
-
     info = probe_video(path)
     return is_prepared_crop(info.width, info.height)
 

@@ -8,6 +8,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..editing.sliders import ExpressionSliders
+from ..faces import CropParams
 from ..faces.pasteback import DEFAULT_FEATHER
 from ..live import LiveOptions, LiveSession, prepare_source
 from ..live.player import CameraInput, ClipInput, FileSink, FrameInput, LiveInputError, WindowSink, display_available, play
@@ -34,7 +36,6 @@ def add_live_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--as-fast-as-possible", action="store_true",
                    help="a clip: feed its frames as fast as they are rendered instead of at its real-time rate (none dropped)")
     a.add_argument("--max-frames", type=int, help="stop after showing N frames")
-    a.add_argument("--profile", action="store_true", help="time every stage on its own (waits for the GPU after each)")
     add_engine_arguments(a)
     add_motion_arguments(a)
     g = a.add_argument_group("live")
@@ -66,10 +67,11 @@ class LiveCommand:
     window: bool
     realtime: bool
     max_frames: int | None
-    profile: bool
     engine: EngineOptions
     detector: DetectorOptions
+    crop: CropParams
     options: LiveOptions
+    sliders: ExpressionSliders | None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "LiveCommand":
@@ -84,14 +86,13 @@ class LiveCommand:
                                   paste_back=not args.no_paste_back, feather=args.feather, on_missing=args.on_missing_face)
         except ValueError as err:
             raise SystemExit(f"error: {err}") from None
-        detector = DetectorOptions.from_args(args, args.weights)
         return cls(args.source, args.driving, args.out, window, not args.as_fast_as_possible, args.max_frames,
-                   args.profile, EngineOptions.from_args(args), detector, options)
+                   EngineOptions.from_args(args), DetectorOptions.from_args(args, args.weights), source_crop_params(args),
+                   options, sliders_from_args(args))
 
 
 def live(args: argparse.Namespace) -> int:
     command = LiveCommand.from_args(args)
-    sliders = sliders_from_args(args)
     try:
         source: FrameInput = (CameraInput(command.driving) if isinstance(command.driving, int)
                               else ClipInput(command.driving, realtime=command.realtime))
@@ -104,9 +105,8 @@ def live(args: argparse.Namespace) -> int:
         detector = command.detector.create()
         stack.callback(detector.close)
         try:
-            prepared = prepare_source(engine, picture, detector, params=source_crop_params(args), feather=options.feather)
-            session = stack.enter_context(LiveSession(engine, prepared, detector, options, sliders=sliders,
-                                                      profile=command.profile))
+            prepared = prepare_source(engine, picture, detector, params=command.crop, feather=options.feather)
+            session = stack.enter_context(LiveSession(engine, prepared, detector, options, sliders=command.sliders))
         except ValueError as err:
             raise SystemExit(f"error: {err}") from None
         sinks = []

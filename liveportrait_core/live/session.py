@@ -13,11 +13,9 @@ A frame without a face shows the last good frame (``on_missing="hold"``) or the 
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from time import perf_counter
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -40,6 +38,7 @@ from ..pipeline.engine import LivePortraitEngine, SourceState
 from ..pipeline.render import warp_decode
 from ..pipeline.source_frames import SourceFrames
 from ..pipeline.source_motion import face_inputs, source_motions
+from ..profiling import StageTimer
 from .tracking import DEFAULT_DRIFT, FaceFollower
 
 SMOOTHING = ("none", *SMOOTH_METHODS)
@@ -137,28 +136,12 @@ def prepare_source(engine: LivePortraitEngine, picture: np.ndarray, detector: Fa
 @dataclass
 class LiveFrame:
     """One output frame: uint8 (H, W, 3) on the host; ``face`` False when the driving frame had no face (the frame
-    shown is then the held or the source one); ``seconds`` per stage of :data:`STAGES` that ran."""
+    shown is then the held or the source one); ``seconds`` per stage of :data:`STAGES` that ran (device stages by
+    CUDA events on a GPU, so each is its own time without waiting for the device in between)."""
 
     image: np.ndarray
     face: bool
     seconds: dict[str, float]
-
-
-class _StageClock:
-    """Wall seconds per stage of one frame; with ``synchronize`` each stage waits for the device at its end, so
-    its time is its own (otherwise device work is counted where it is waited for: the copy)."""
-
-    def __init__(self, device: torch.device, synchronize: bool):
-        self.device, self.synchronize = device, synchronize and device.type == "cuda"
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = perf_counter()
-        yield
-        if self.synchronize:
-            torch.cuda.synchronize(self.device)
-        self.seconds[name] = self.seconds.get(name, 0.0) + perf_counter() - start
 
 
 class LiveSession:
@@ -169,15 +152,14 @@ class LiveSession:
             retargeting is asked for.
         sliders: expression sliders applied on top of the driving motion (pose, expression, ``mov_z``).
         asynchronous_detection: re-detect on a worker thread while the old crop serves (False: wait; for tests).
-        profile: wait for the device at the end of every stage so that each stage's time is its own.
     """
 
     def __init__(self, engine: LivePortraitEngine, source: PreparedSource, detector: FaceDetector | None = None,
                  options: LiveOptions = LiveOptions(), *, sliders: ExpressionSliders | None = None,
-                 asynchronous_detection: bool = True, profile: bool = False):
+                 asynchronous_detection: bool = True):
         if options.paste_back and source.track is None:
             options = replace(options, paste_back=False)
-        self.engine, self.source, self.options, self.profile = engine, source, options, profile
+        self.engine, self.source, self.options = engine, source, options
         self.follower = None if detector is None else FaceFollower(
             detector, drift=options.drift, every=options.redetect_every, every_frame=options.needs_landmarks,
             asynchronous=asynchronous_detection)
@@ -224,7 +206,7 @@ class LiveSession:
         frame = np.ascontiguousarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"a driving frame must be uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
-        clock = _StageClock(self.engine.device, self.profile)
+        clock = StageTimer()
         self.frames += 1
         cropping = self._cropping(frame.shape[1], frame.shape[0])
         track = None
@@ -232,25 +214,25 @@ class LiveSession:
             if self.follower is None:
                 raise ValueError(f"driving frames of {frame.shape[1]}x{frame.shape[0]} are not face crops (square, at "
                                  "most 512 px), or eye / lip retargeting is on: the live session needs a face detector")
-            with clock("detect"):
+            with clock.stage("detect"):
                 track = self.follower.track(frame)
             if track is None:
                 return self._missing(clock)
         device = self.engine.device
-        with clock("crop"):
+        with clock.device_stage("crop", device):
             pixels = frames_tensor(frame[None]).to(device)
             inputs = network_input(cut_crops(pixels, track) if cropping else pixels)
-        with clock("motion"):
+        with clock.device_stage("motion", device):
             motion = self.engine.keypoint_info(inputs).to_motion(self.options.fps)
             if self.options.needs_landmarks:
                 motion.eye_ratio, motion.lip_ratio = (r.float().to(device) for r in (track.eye_ratio, track.lip_ratio))
         if cropping:
             self.follower.observe(motion.t, motion.scale, frame)
-        with clock("keypoints"):
+        with clock.device_stage("keypoints", device):
             keypoints = self._keypoints(motion)
         image = self._render(keypoints, clock)
         self._last = image
-        return LiveFrame(image, True, clock.seconds)
+        return LiveFrame(image, True, clock.seconds())
 
     def _keypoints(self, motion: MotionSequence) -> Tensor:
         """(1, 21, 3) driving keypoints of one driving frame's motion (the offline computation with the reference
@@ -268,16 +250,17 @@ class LiveSession:
             return animal_keypoints(module, source, drive, self.options.driving)[-1:]
         return animate_keypoints(module, source, drive, self.options.driving)[-1:]
 
-    def _render(self, keypoints: Tensor, clock: _StageClock) -> np.ndarray:
+    def _render(self, keypoints: Tensor, clock: StageTimer) -> np.ndarray:
         """Warp, decode and paste back one frame; uint8 (H, W, 3) on the host."""
-        with clock("render"):
+        device = self.engine.device
+        with clock.device_stage("render", device):
             render = self._render_one(keypoints)
-        with clock("paste-back"):
+        with clock.device_stage("paste-back", device):
             if self.options.paste_back:
                 out = paste_back(render, self.source.track.crop_to_original, self.source.picture, self.source.mask)
             else:
                 out = uint8_frames(render)
-        with clock("copy"):
+        with clock.stage("copy"):
             return out[0].cpu().numpy()
 
     def _render_one(self, keypoints: Tensor) -> Tensor:
@@ -296,13 +279,13 @@ class LiveSession:
         (render,) = self.engine.render(state, keypoints, chunk_size=1)
         return render
 
-    def _missing(self, clock: _StageClock) -> LiveFrame:
+    def _missing(self, clock: StageTimer) -> LiveFrame:
         self.missing += 1
         if self.options.on_missing == "hold" and self._last is not None:
-            return LiveFrame(self._last, False, clock.seconds)
+            return LiveFrame(self._last, False, clock.seconds())
         if self._rest is None:
             self._rest = self._render(self.source.state.x_s, clock)
-        return LiveFrame(self._rest, False, clock.seconds)
+        return LiveFrame(self._rest, False, clock.seconds())
 
     def close(self) -> None:
         """Stop the detection worker and drop the source's tensors (the engine stays loaded)."""
