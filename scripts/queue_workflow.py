@@ -1,11 +1,12 @@
 """Queue an API-format workflow on a running ComfyUI, wait for it over the websocket, download what it saved.
 
 usage: python scripts/queue_workflow.py WORKFLOW.json [--server URL] [--upload NODE.INPUT=FILE]...
-                                        [--set NODE.INPUT=VALUE]... [--out DIR]
+                                        [--set NODE.INPUT=VALUE]... [--out DIR] [--timings]
 
 NODE is a node id or a node title (``_meta.title``); VALUE is JSON when it parses (``2``, ``true``), else text.
 ``--upload`` copies FILE into ComfyUI's input folder and points the input at it. The saved files are
-written to ``--out`` and their paths printed, one per line; progress goes to stderr.
+written to ``--out`` and their paths printed, one per line; progress goes to stderr, and with ``--timings`` the
+seconds each node ran.
 Needs ``requests`` and ``websocket-client`` (scripts/install_comfyui.sh installs both).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +40,35 @@ def set_input(prompt: Prompt, target: str, value: Any) -> None:
     prompt[matches[0]]["inputs"][name] = value
 
 
-def upload(server: str, file: Path) -> str:
-    """Copy ``file`` into the server's input folder; the name to give a Load Image / Load Video input."""
+@dataclass
+class Finished:
+    """A prompt that ran: its nodes' outputs (``/history``) and how long each node that ran took.
+
+    ``node_seconds`` is in execution order, from the websocket's ``executing`` messages (one as each node starts;
+    the last node ends at ``execution_success``); nodes served from ComfyUI's cache are in ``cached``.
+    """
+
+    outputs: dict[str, dict]
+    node_seconds: dict[str, float] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def upload(server: str, file: Path, name: str | None = None) -> str:
+    """Copy ``file`` into the server's input folder (as ``name``, default its own); the name to give a Load Image /
+    Load Video input."""
     with file.open("rb") as handle:
-        response = requests.post(f"{server}/upload/image", files={"image": (file.name, handle)},
+        response = requests.post(f"{server}/upload/image", files={"image": (name or file.name, handle)},
                                  data={"overwrite": "true"}, timeout=600)
     response.raise_for_status()
     saved = response.json()
     return f"{saved['subfolder']}/{saved['name']}" if saved.get("subfolder") else saved["name"]
 
 
-def run(server: str, prompt: Prompt, timeout: float = 24 * 3600.0) -> dict[str, dict]:
-    """Queue ``prompt``, follow it on the websocket until it ends; the outputs of its nodes (``/history``)."""
-    client = uuid.uuid4().hex
+def run(server: str, prompt: Prompt, timeout: float = 24 * 3600.0) -> Finished:
+    """Queue ``prompt``, follow it on the websocket until it ends; its outputs and per-node times."""
+    client, node_seconds, cached = uuid.uuid4().hex, {}, []
+    running, started = None, time.perf_counter()
     ws = websocket.create_connection(f"{server.replace('http', 'ws', 1)}/ws?clientId={client}", timeout=timeout)
     try:
         response = requests.post(f"{server}/prompt", json={"prompt": prompt, "client_id": client}, timeout=60)
@@ -65,7 +83,17 @@ def run(server: str, prompt: Prompt, timeout: float = 24 * 3600.0) -> dict[str, 
             data = message.get("data", {})
             if data.get("prompt_id") != prompt_id:
                 continue
-            if message["type"] == "progress":
+            now = time.perf_counter()
+            if running is not None and message["type"] in ("executing", "execution_success"):
+                node_seconds[running[0]] = node_seconds.get(running[0], 0.0) + now - running[1]
+                running = None
+            if message["type"] == "execution_start":
+                started = now
+            elif message["type"] == "execution_cached":
+                cached = [str(node) for node in data.get("nodes", [])]
+            elif message["type"] == "executing" and data.get("node") is not None:
+                running = (str(data["node"]), now)
+            elif message["type"] == "progress":
                 end = "\n" if data["value"] >= data["max"] else ""
                 print(f"\r{_label(prompt, data['node'])}: {data['value']}/{data['max']}", end=end, file=sys.stderr)
             elif message["type"] == "execution_error":
@@ -76,7 +104,20 @@ def run(server: str, prompt: Prompt, timeout: float = 24 * 3600.0) -> dict[str, 
                 break
     finally:
         ws.close()
-    return _history(server, prompt_id)["outputs"]
+    seconds = time.perf_counter() - started
+    return Finished(_history(server, prompt_id)["outputs"], node_seconds, cached, seconds)
+
+
+def timing_table(prompt: Prompt, finished: Finished) -> str:
+    """A text table of ``finished``'s per-node seconds and shares, cached nodes last."""
+    rows = [f"{'node':<48} {'s':>9} {'share':>6}"]
+    for node, seconds in finished.node_seconds.items():
+        share = seconds / finished.seconds if finished.seconds else 0.0
+        rows.append(f"{_label(prompt, node):<48} {seconds:9.3f} {share:6.1%}")
+    rows.append(f"{'prompt (execution start to success)':<48} {finished.seconds:9.3f}")
+    if finished.cached:
+        rows.append("cached: " + ", ".join(_label(prompt, node) for node in finished.cached))
+    return "\n".join(rows)
 
 
 def _history(server: str, prompt_id: str, wait: float = 30.0) -> dict:
@@ -143,6 +184,7 @@ def main() -> int:
     parser.add_argument("--upload", type=_assignment, action="append", default=[], metavar="NODE.INPUT=FILE")
     parser.add_argument("--set", type=_assignment, action="append", default=[], metavar="NODE.INPUT=VALUE")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where saved files go (default: %(default)s)")
+    parser.add_argument("--timings", action="store_true", help="print the seconds each node ran to stderr")
     args = parser.parse_args()
     prompt = json.loads(args.workflow.read_text())
     try:
@@ -150,10 +192,13 @@ def main() -> int:
             set_input(prompt, target, upload(args.server, Path(file)))
         for target, value in args.set:
             set_input(prompt, target, _value(value))
-        paths = download(args.server, run(args.server, prompt), args.out)
+        finished = run(args.server, prompt)
+        paths = download(args.server, finished.outputs, args.out)
     except (WorkflowError, KeyError, OSError, requests.RequestException, websocket.WebSocketException) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    if args.timings:
+        print(timing_table(prompt, finished), file=sys.stderr)
     for path in paths:
         print(path)
     return 0

@@ -54,7 +54,7 @@ def before_after(url: str, portrait: Path, driving: Path, frame: int, out: Path,
     queue_workflow.set_input(prompt, "First driving frames.batch_index", frame)
     queue_workflow.set_input(prompt, "First driving frames.length", 1)
     with tempfile.TemporaryDirectory() as tmp:
-        (video,) = queue_workflow.download(url, queue_workflow.run(url, prompt), Path(tmp))
+        (video,) = queue_workflow.download(url, queue_workflow.run(url, prompt).outputs, Path(tmp))
         panels = [Image.open(portrait).convert("RGB"), _frame(driving, frame), _frame(video, 0)]
     labels = ["source", f"driving frame {frame}", f"animated {note}".strip()]
     scaled = [p.resize((p.width * PANEL_HEIGHT // p.height, PANEL_HEIGHT)) for p in panels]

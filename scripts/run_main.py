@@ -5,12 +5,19 @@ Without SOURCE and DRIVING it animates the official example s9.jpg with d20.mp4,
 when present, else downloaded once from the official repository. The weights and the face model are fetched
 into the weights folder first (as the nodes would); when that is impossible (offline), it stops before
 starting ComfyUI with an error naming the folders and files to provide.
+
+``--timings`` prints the seconds each node of the workflow ran (``--json`` writes them); ``--repeat N`` queues the
+workflow N times on the one server, with the inputs uploaded under new names so that every node runs again except
+the model loaders, which ComfyUI keeps cached: the prompts after the first show the cost without loading.
+``$COMFYUI_ARGS`` adds arguments to ComfyUI's command line (e.g. ``--front-end-root DIR`` where the frontend
+package is not installed, as on the GPU check's machine).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -27,6 +34,7 @@ sys.path[:0] = [str(SCRIPTS), str(REPO)]
 import queue_workflow  # noqa: E402
 from liveportrait_core.faces.mediapipe_detector import FACE_LANDMARKER  # noqa: E402
 from liveportrait_core.faces.model_store import ensure_model_files  # noqa: E402
+from liveportrait_core.media.video import probe_video  # noqa: E402
 from liveportrait_core.weights.files import ensure_weights  # noqa: E402
 
 COMFYUI = Path(os.environ.get("COMFYUI_DIR", REPO / ".comfyui"))
@@ -91,7 +99,7 @@ def start_comfyui(work: Path, config: Path) -> tuple[subprocess.Popen, str]:
     accelerated = torch.cuda.is_available() or torch.backends.mps.is_available()
     cmd = [sys.executable, "main.py", *([] if accelerated else ["--cpu"]), "--listen", "127.0.0.1", "--port", str(port),
            "--base-directory", str(work), "--extra-model-paths-config", str(config), "--disable-auto-launch",
-           "--database-url", "sqlite:///:memory:"]
+           "--database-url", "sqlite:///:memory:", *shlex.split(os.environ.get("COMFYUI_ARGS", ""))]
     log = work / "comfyui.log"
     process = subprocess.Popen(cmd, cwd=COMFYUI, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -106,13 +114,25 @@ def start_comfyui(work: Path, config: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"ComfyUI did not start; see {log}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def animate(url: str, source: Path, driving: Path, frames: int, out: Path) -> list[Path]:
+def animate_prompt(url: str, source: Path, driving: Path, frames: int, run: int = 0) -> queue_workflow.Prompt:
+    """The shipped workflow on ``source`` and ``driving``, uploaded under names of their own for each ``run`` (so
+    that ComfyUI's cache does not serve the nodes after them again)."""
     prompt = json.loads(WORKFLOW.read_text())
-    queue_workflow.set_input(prompt, "Source portrait.image", queue_workflow.upload(url, source))
-    queue_workflow.set_input(prompt, "Driving video.file", queue_workflow.upload(url, driving))
+    for target, file in (("Source portrait.image", source), ("Driving video.file", driving)):
+        name = f"{file.stem}_{run}{file.suffix}" if run else file.name
+        queue_workflow.set_input(prompt, target, queue_workflow.upload(url, file, name))
     if frames:
         queue_workflow.set_input(prompt, "First driving frames.length", frames)
-    return queue_workflow.download(url, queue_workflow.run(url, prompt), out)
+    return prompt
+
+
+def timings_json(prompt: queue_workflow.Prompt, runs: list[queue_workflow.Finished], frames: int) -> dict:
+    """Every run's per-node seconds, keyed by node title, with the number of frames animated."""
+    def title(node: str) -> str:
+        return prompt[node].get("_meta", {}).get("title") or prompt[node]["class_type"]
+    return {"frames": frames, "prompts": [{"seconds": run.seconds, "cached": [title(n) for n in run.cached],
+                                           "nodes": {title(n): s for n, s in run.node_seconds.items()}}
+                                          for run in runs]}
 
 
 def main() -> int:
@@ -126,7 +146,12 @@ def main() -> int:
                                                                            REPO / "models" / "liveportrait")),
                         help="the LivePortrait weights folder (default: %(default)s or $LIVEPORTRAIT_WEIGHTS)")
     parser.add_argument("--work", type=Path, default=REPO / "out" / "comfyui", help="ComfyUI's base folder")
+    parser.add_argument("--timings", action="store_true", help="print the seconds each node ran, per prompt")
+    parser.add_argument("--repeat", type=int, default=1, help="queue the workflow N times (default: %(default)s)")
+    parser.add_argument("--json", type=Path, help="write the per-node seconds of every prompt to this file")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     try:
         args.source = args.source or example_input(EXAMPLE_SOURCE, args.out / "examples")
         args.driving = args.driving or example_input(EXAMPLE_DRIVING, args.out / "examples")
@@ -145,13 +170,23 @@ def main() -> int:
         return 1
     process, url = start_comfyui(args.work.resolve(), lay_out(args.work.resolve(), weights))
     try:
-        videos = animate(url, args.source, args.driving, args.frames, args.out)
+        runs, prompt = [], {}
+        for run in range(args.repeat):
+            prompt = animate_prompt(url, args.source, args.driving, args.frames, run)
+            runs.append(queue_workflow.run(url, prompt))
+        videos = queue_workflow.download(url, runs[-1].outputs, args.out)
     except queue_workflow.WorkflowError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     finally:
         process.terminate()
         process.wait(timeout=60)
+    if args.timings:
+        for number, run in enumerate(runs, 1):
+            print(f"prompt {number} of {len(runs)}:", queue_workflow.timing_table(prompt, run), sep="\n", file=sys.stderr)
+    if args.json:
+        frames = probe_video(videos[0]).frames if videos else 0
+        args.json.write_text(json.dumps(timings_json(prompt, runs, frames), indent=1))
     print(*videos, sep="\n")
     return 0
 
