@@ -38,7 +38,11 @@ from liveportrait_core.media.video import probe_video  # noqa: E402
 from liveportrait_core.weights.files import ensure_weights  # noqa: E402
 
 COMFYUI = Path(os.environ.get("COMFYUI_DIR", REPO / ".comfyui"))
-WORKFLOW = REPO / "workflows" / "api" / "animate_driving_video.json"
+WORKFLOWS = REPO / "workflows" / "api"
+# the workflows it can queue: the inputs that take the driving video and the number of driving frames
+DRIVING_INPUTS = {"animate_driving_video": ("Driving video.file", "First driving frames.length"),
+                  "long_video_to_file": ("Render to Video File (LivePortrait).driving_video",
+                                         "Render to Video File (LivePortrait).max_frames")}
 PACK = "liveportrait-kit"
 START_TIMEOUT = 600.0
 SHARED_ASSETS = REPO.parent / "shared" / "assets"
@@ -114,15 +118,17 @@ def start_comfyui(work: Path, config: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"ComfyUI did not start; see {log}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def animate_prompt(url: str, source: Path, driving: Path, frames: int, run: int = 0) -> queue_workflow.Prompt:
-    """The shipped workflow on ``source`` and ``driving``, uploaded under names of their own for each ``run`` (so
-    that ComfyUI's cache does not serve the nodes after them again)."""
-    prompt = json.loads(WORKFLOW.read_text())
-    for target, file in (("Source portrait.image", source), ("Driving video.file", driving)):
+def animate_prompt(url: str, workflow: str, source: Path, driving: Path, frames: int,
+                   run: int = 0) -> queue_workflow.Prompt:
+    """The shipped ``workflow`` on ``source`` and ``driving``, uploaded under names of their own for each ``run``
+    (so that ComfyUI's cache does not serve the nodes after them again)."""
+    prompt = json.loads((WORKFLOWS / f"{workflow}.json").read_text())
+    driving_input, frames_input = DRIVING_INPUTS[workflow]
+    for target, file in (("Source portrait.image", source), (driving_input, driving)):
         name = f"{file.stem}_{run}{file.suffix}" if run else file.name
         queue_workflow.set_input(prompt, target, queue_workflow.upload(url, file, name))
     if frames:
-        queue_workflow.set_input(prompt, "First driving frames.length", frames)
+        queue_workflow.set_input(prompt, frames_input, frames)
     return prompt
 
 
@@ -146,6 +152,9 @@ def main() -> int:
                                                                            REPO / "models" / "liveportrait")),
                         help="the LivePortrait weights folder (default: %(default)s or $LIVEPORTRAIT_WEIGHTS)")
     parser.add_argument("--work", type=Path, default=REPO / "out" / "comfyui", help="ComfyUI's base folder")
+    parser.add_argument("--workflow", choices=sorted(DRIVING_INPUTS), default="animate_driving_video",
+                        help="the shipped workflow to queue (default: %(default)s; long_video_to_file streams the "
+                             "driving video through Render to Video File)")
     parser.add_argument("--timings", action="store_true", help="print the seconds each node ran, per prompt")
     parser.add_argument("--repeat", type=int, default=1, help="queue the workflow N times (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="write the per-node seconds of every prompt to this file")
@@ -172,7 +181,7 @@ def main() -> int:
     try:
         runs, prompt = [], {}
         for run in range(args.repeat):
-            prompt = animate_prompt(url, args.source, args.driving, args.frames, run)
+            prompt = animate_prompt(url, args.workflow, args.source, args.driving, args.frames, run)
             runs.append(queue_workflow.run(url, prompt))
         videos = queue_workflow.download(url, runs[-1].outputs, args.out)
     except queue_workflow.WorkflowError as err:
