@@ -5,6 +5,7 @@ Frames are uint8 RGB numpy arrays shaped (n, H, W, 3). Videos are read chunk by 
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -109,7 +110,7 @@ def iter_video_frames(path: str | Path, chunk: int = 16, start: int = 0, limit: 
 
     Frames before ``start`` are decoded and dropped (exact on any stream, unlike keyframe seeking).
     Frames of a different size (a mid-stream resolution change) are scaled to the first frame's size, so every
-    chunk has one size.
+    chunk has one size; the first such frame is warned about.
     """
     if chunk < 1 or start < 0 or (limit is not None and limit < 0):
         raise ValueError(f"need chunk >= 1, start >= 0, limit >= 0 or None; got {chunk}, {start}, {limit}")
@@ -120,10 +121,17 @@ def iter_video_frames(path: str | Path, chunk: int = 16, start: int = 0, limit: 
         stream.thread_type = "AUTO"
         batch: list[np.ndarray] = []
         size: tuple[int, int] | None = None  # (width, height) of the first frame
+        resized = False
         for index, frame in enumerate(_decoded(container, stream, path)):
             if end is not None and index >= end:
                 break
-            size = size or (frame.width, frame.height)
+            if size is None:
+                size = (frame.width, frame.height)
+            elif (frame.width, frame.height) != size and not resized:
+                resized = True
+                warnings.warn(f"{path.name}: frame {index} is {frame.width}x{frame.height} but the video starts at "
+                              f"{size[0]}x{size[1]}; it and every other frame of another size are scaled to "
+                              f"{size[0]}x{size[1]}")
             if index < start:
                 continue
             batch.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))

@@ -276,3 +276,29 @@ def test_fps_fraction() -> None:
     assert fps_fraction(30) == 30 and fps_fraction(1.0) == 1 and fps_fraction(12.5) == Fraction(25, 2)
     with pytest.raises(ValueError):
         fps_fraction(0)
+
+
+def _h264_ts(path: Path, frames: np.ndarray) -> None:
+    """An MPEG-TS segment of ``frames`` (segments of different sizes concatenate into one stream that changes size)."""
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        for array in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def test_a_video_that_changes_size_is_scaled_to_its_first_size_with_one_warning(tmp_path):
+    first, second = np.full((3, 64, 96, 3), 200, np.uint8), np.full((4, 48, 48, 3), 40, np.uint8)
+    parts = [tmp_path / "a.ts", tmp_path / "b.ts"]
+    _h264_ts(parts[0], first)
+    _h264_ts(parts[1], second)
+    video = tmp_path / "changes_size.ts"
+    video.write_bytes(parts[0].read_bytes() + parts[1].read_bytes())
+    with pytest.warns(UserWarning, match=r"frame 3 is 48x48 but the video starts at 96x64") as caught:
+        chunks = list(iter_video_frames(video, chunk=4))
+    frames = np.concatenate(chunks)
+    assert len([w for w in caught if "scaled to" in str(w.message)]) == 1
+    assert frames.shape == (7, 64, 96, 3) and {c.shape[1:] for c in chunks} == {(64, 96, 3)}
+    # nothing black or lost: each part's frames keep its grey level (within the codec's rounding)
+    assert np.abs(frames[:3].astype(int) - 200).max() <= 3 and np.abs(frames[3:].astype(int) - 40).max() <= 3
