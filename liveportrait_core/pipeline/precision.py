@@ -41,6 +41,9 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if device.type == "cuda":
         return _cuda_dtype(precision, device)
+    if precision == "fp16" and device.type == "cpu" and not cpu_has_fp16_arithmetic():
+        warnings.warn("this CPU has no fp16 arithmetic (AVX512-FP16 or AMX-FP16), so fp16 is emulated and renders "
+                      "many times slower than fp32 (docs/performance.md); choose fp32, or bf16 for less memory")
     if precision != "auto":
         return DTYPES[precision]
     return torch.float16 if device.type == "mps" else torch.float32
@@ -60,6 +63,12 @@ def _cuda_dtype(precision: str, device: torch.device) -> torch.dtype:
                       f"{capability[0]}.{capability[1]}); rendering in fp32 instead")
         return torch.float32
     return DTYPES[precision]
+
+
+def cpu_has_fp16_arithmetic() -> bool:
+    """Whether oneDNN runs fp16 natively on this CPU (AVX512-FP16 or AMX-FP16); elsewhere fp16 is emulated."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_fp16_supported", None)
+    return bool(probe is not None and probe())
 
 
 def cpu_has_bf16_matrix_units() -> bool:

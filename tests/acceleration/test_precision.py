@@ -21,6 +21,7 @@ from liveportrait_core.acceleration.layouts import apply_layouts
 from liveportrait_core.acceleration.warping import average_2x2
 from liveportrait_core.motion.driving import DrivingOptions
 from liveportrait_core.pipeline.engine import LivePortraitEngine
+from liveportrait_core.pipeline import precision as precision_policy
 from liveportrait_core.pipeline.precision import resolve_dtype
 from liveportrait_core.weights.files import load_networks
 
@@ -154,6 +155,18 @@ def test_auto_precision_is_fp32_on_cpu_and_rejects_unknown():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     with pytest.raises(ValueError, match="not one of"):
         resolve_dtype("int8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_fp16_on_a_cpu_without_fp16_arithmetic_warns_that_it_is_emulated(monkeypatch, native):
+    monkeypatch.setattr(precision_policy, "cpu_has_fp16_arithmetic", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert resolve_dtype("fp16", torch.device("cpu")) == torch.float16  # the choice is kept, with its cost said
+        assert resolve_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+    assert [str(w.message) for w in caught if "emulated" in str(w.message)] == ([] if native else [
+        "this CPU has no fp16 arithmetic (AVX512-FP16 or AMX-FP16), so fp16 is emulated and renders many times "
+        "slower than fp32 (docs/performance.md); choose fp32, or bf16 for less memory"])
 
 
 @pytest.mark.parametrize("capability, precision, expected, warns", [
