@@ -6,8 +6,9 @@ progress bar from here.
 import comfy.model_management as model_management
 import folder_paths
 from comfy.model_patcher import ModelPatcher
+from comfy.patcher_extension import CallbacksMP
 from comfy.utils import ProgressBar
 from comfy_api.latest import ComfyExtension, Input, InputImpl, io, ui
 
-__all__ = ["ComfyExtension", "Input", "InputImpl", "ModelPatcher", "ProgressBar", "folder_paths", "io", "model_management",
-           "ui"]
+__all__ = ["CallbacksMP", "ComfyExtension", "Input", "InputImpl", "ModelPatcher", "ProgressBar", "folder_paths", "io",
+           "model_management", "ui"]

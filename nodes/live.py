@@ -3,12 +3,15 @@
 The prepared source (crop, feature volume, motion, paste-back mask) and the session (reference frame, smoothing
 state, followed face) are kept between prompts, per node of the graph: preparing happens again only when the
 portrait, the models, the detector or the options change. Changing ``reference`` re-centres: the next frame's
-pose and expression become the portrait's.
+pose and expression become the portrait's. When ComfyUI unloads the models a session was made with, whole (/free,
+or room made for other models), the session is closed with them, so its device memory (and on CUDA its graph's
+pool) goes back too; the next prompt prepares a fresh one.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -18,6 +21,7 @@ from ..liveportrait_core.faces import FaceDetector
 from ..liveportrait_core.faces.pasteback import DEFAULT_FEATHER
 from ..liveportrait_core.live import LiveOptions, LiveSession, PreparedSource, prepare_source
 from ..liveportrait_core.live.session import ON_MISSING, SMOOTHING
+from ..liveportrait_core.pipeline.engine import LivePortraitEngine
 from .choices import check_choices
 from .comfy import io
 from .images import check_image, from_uint8, to_uint8
@@ -48,6 +52,12 @@ def _fingerprint(image: Tensor) -> str:
     return hashlib.blake2b(to_uint8(image).cpu().numpy().tobytes(), digest_size=16).hexdigest()
 
 
+def _release(engine: LivePortraitEngine) -> None:
+    """Close and forget the kept sessions made with ``engine``, whose weights ComfyUI has just unloaded."""
+    for node in [node for node, kept in _KEPT.items() if kept.session.engine is engine]:
+        _KEPT.pop(node).session.close()
+
+
 def live_session(node: str, models: LoadedModels, detector: FaceDetector | None, source_image: Tensor,
                  options: LiveOptions, reference: int) -> LiveSession:
     """The node's kept session, made (or its source prepared) again when what it depends on changed."""
@@ -74,6 +84,7 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
         source = prepare_source(engine, to_uint8(source_image)[0].cpu().numpy(), detector, feather=options.feather)
     session = LiveSession(engine, source, detector, options)
     _KEPT[node] = _Live(source_image, source_key, session_key, reference, session)
+    models.on_unload(__name__, partial(_release, engine))
     return session
 
 
@@ -89,8 +100,9 @@ class LivePortrait(io.ComfyNode):
             description="Animates the portrait with one driving frame per prompt, for live use: connect ComfyUI's "
                         "Webcam Capture to 'driving_frame' and turn on auto-queue. The portrait is prepared once and "
                         "kept with the session between prompts; the first frame is the reference the motion is "
-                        "measured from (change 'reference' to re-centre on the next frame). A frame without a face "
-                        "shows the last good one.",
+                        "measured from (change 'reference' to re-centre on the next frame). Unloading the models "
+                        "(ComfyUI's Unload Models / Free model and node cache) ends the session: the next frame is "
+                        "the reference again. A frame without a face shows the last good one.",
             inputs=[
                 Models.Input("models", tooltip="From Load LivePortrait Models."),
                 io.Image.Input("source_image", tooltip="The portrait to animate (its largest face is cropped and "

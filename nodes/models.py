@@ -1,14 +1,16 @@
 """The loaded networks as one ComfyUI-managed model: an engine plus the ModelPatcher that moves its weights."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import partial
 
 from torch import nn
 
 from ..liveportrait_core.acceleration import kept_kernel_bytes
 from ..liveportrait_core.pipeline.engine import LivePortraitEngine
 from ..liveportrait_core.weights.files import load_networks
-from .comfy import ModelPatcher, model_management
+from .comfy import CallbacksMP, ModelPatcher, model_management
 from .folders import weights_folder
 
 
@@ -29,6 +31,20 @@ class LoadedModels:
         """Put the weights on the compute device via ComfyUI's model management (again after /free) and return the engine."""
         model_management.load_models_gpu([self.patcher], force_full_load=True)
         return self.engine
+
+    def on_unload(self, key: str, release: Callable[[], None]) -> None:
+        """Call ``release()`` each time ComfyUI unloads these weights whole: /free ("Unload Models", "Free model and
+        node cache") and room made for other models both go through ``model_management.free_memory`` to
+        ``ModelPatcher.detach(unpatch_all=True)``. Once per ``key``: a second call with the same key keeps the first."""
+        if not self.patcher.get_callbacks(CallbacksMP.ON_DETACH, key):
+            self.patcher.add_callback_with_key(CallbacksMP.ON_DETACH, key, partial(_on_detach, release))
+
+
+def _on_detach(release: Callable[[], None], patcher: ModelPatcher, unpatch_all: bool) -> None:
+    """``release()`` on a whole unload only: ``load_models_gpu`` also detaches a model it is asked for again while it
+    is loaded (without unpatching, before loading it in place), on every call."""
+    if unpatch_all:
+        release()
 
 
 def load_models(variant: str, precision: str, download: bool, compile: bool = False) -> LoadedModels:

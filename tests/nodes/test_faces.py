@@ -15,11 +15,15 @@ from tests.support.faces import face_models, server_face_models  # noqa: F401  (
 from tests.support.lp_prompts import DEFAULT_OPTIONS, Graph, models
 
 PORTRAIT, DRIVING, VIDEO = "s6.jpg", "driving_s0.png", "d18.mp4"
+# PORTRAIT under a name no other prompt uses: ComfyUI reports a node's UI output only when the node runs, and a prompt
+# of another module (test_paste_back_sizes) may have left the same crop of PORTRAIT cached
+UNCACHED_PORTRAIT = "s6_uncached.jpg"
 
 
 @pytest.fixture(scope="module")
 def inputs(comfy_server, server_face_models, assets_dir, conformance_dir):  # noqa: F811
     shutil.copy(assets_dir / "source" / PORTRAIT, comfy_server.base / "input" / PORTRAIT)
+    shutil.copy(assets_dir / "source" / PORTRAIT, comfy_server.base / "input" / UNCACHED_PORTRAIT)
     shutil.copy(assets_dir / "driving" / VIDEO, comfy_server.base / "input" / VIDEO)
     shutil.copy(conformance_dir / DRIVING, comfy_server.base / "input" / DRIVING)
 
@@ -33,8 +37,8 @@ def crop(g: Graph, images, frames: str = "images") -> str:
                  vy_ratio=-0.125, rotate=True, on_missing_face="fail")
 
 
-def portraits(g: Graph, count: int):
-    image = (g.add("LoadImage", image=PORTRAIT), 0)
+def portraits(g: Graph, count: int, name: str = PORTRAIT):
+    image = (g.add("LoadImage", image=name), 0)
     return image if count == 1 else (g.add("RepeatImageBatch", image=image, amount=count), 0)
 
 
@@ -51,7 +55,7 @@ def render_crop(g: Graph, cropped: str) -> str:
 def test_crop_animate_paste_back_equals_cli(comfy_server, inputs, synthetic_weights, face_models, assets_dir,  # noqa: F811
                                             conformance_dir, tmp_path):
     g = Graph()
-    original = portraits(g, 1)
+    original = portraits(g, 1, UNCACHED_PORTRAIT)
     cropped = crop(g, original)
     render = render_crop(g, cropped)
     pasted = g.add("LPK_PasteBack", frames=(render, 0), crop=(cropped, 1), original=original, feather=16.0,

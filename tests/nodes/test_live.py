@@ -1,5 +1,6 @@
 """The Live Portrait node through a real ComfyUI server: one prompt per driving frame, the session kept between
-prompts (the reference frame persists, re-centring resets it), and clear errors that leave the server healthy."""
+prompts (the reference frame persists, re-centring resets it) until ComfyUI unloads the models, and clear errors that
+leave the server healthy."""
 from __future__ import annotations
 
 import io
@@ -16,6 +17,7 @@ from tests.support.lp_prompts import DEFAULT_OPTIONS, Graph, models
 
 PORTRAIT = "live_portrait.jpg"
 FRAMES = ("live_frame_0.png", "live_frame_1.png")  # two frames of d20: 480x480 face crops
+AGAIN = "live_frame_1_again.png"  # FRAMES[1] under another name: a prompt ComfyUI has no cached output for
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +26,7 @@ def live_inputs(comfy_server, server_face_models, assets_dir):  # noqa: F811
     frames = next(iter_video_frames(assets_dir / "driving" / "d20.mp4", chunk=8))
     for name, frame in zip(FRAMES, (frames[0], frames[7])):
         Image.fromarray(frame).save(comfy_server.base / "input" / name)
+    shutil.copy(comfy_server.base / "input" / FRAMES[1], comfy_server.base / "input" / AGAIN)
 
 
 def live_prompt(frame: str, reference: int = 0, portrait: str = PORTRAIT) -> dict:
@@ -52,6 +55,25 @@ def test_one_prompt_per_frame_keeps_the_session_between_prompts(comfy_server, li
     assert np.abs(moved - first).max() > 10
     # re-centred on that same frame, the face is at rest again, as on the very first frame
     assert np.abs(recentred - first).max() <= 1
+
+
+@pytest.mark.parametrize("free_memory", [False, True], ids=["unload_models", "unload_models_and_free_memory"])
+def test_unloading_the_models_closes_the_kept_session(comfy_server, live_inputs, free_memory):
+    """/free's unload closes the session made with the unloaded models, so the next prompt starts a fresh one: its
+    first frame is the reference again. Unloading alone keeps Load LivePortrait Models' output cached (the same
+    engine comes back), so only the unload hook can close the session; with free_memory the models load anew too."""
+    reference = 2 + free_memory  # a number of its own, so no earlier prompt's output is cached
+    first, moved = (comfy_server.run(live_prompt(frame, reference)) for frame in FRAMES)
+    assert np.abs(frame_of(comfy_server, moved) - frame_of(comfy_server, first)).max() > 10
+    loads = comfy_server.log.count("Requested to load ModuleDict")
+    comfy_server.free(unload_models=True, free_memory=free_memory)
+    # the worker takes /free's flags after the prompt it is on (see test_pipeline's /free test): one that runs nothing
+    assert comfy_server.run(live_prompt(FRAMES[1], reference)).status == "success"
+    fresh = comfy_server.run(live_prompt(AGAIN, reference))
+    assert fresh.status == "success", fresh.messages[-1]
+    assert comfy_server.log.count("Requested to load ModuleDict") == loads + 1  # unloaded, then loaded again
+    # the same frame as `moved`, but now the reference: the face at rest, as on the very first frame
+    assert np.abs(frame_of(comfy_server, fresh) - frame_of(comfy_server, first)).max() <= 1
 
 
 def test_a_portrait_without_a_face_is_a_clear_error_and_the_server_stays_healthy(comfy_server, live_inputs):
