@@ -3,9 +3,10 @@
 The prepared source (crop, feature volume, motion, paste-back mask) and the session (reference frame, smoothing
 state, followed face) are kept between prompts, per node of the graph: preparing happens again only when the
 portrait, the models, the detector or the options change. Changing ``reference`` re-centres: the next frame's
-pose and expression become the portrait's. When ComfyUI unloads the models a session was made with, whole (/free,
-or room made for other models), the session is closed with them, so its device memory (and on CUDA its graph's
-pool) goes back too; the next prompt prepares a fresh one.
+pose and expression become the portrait's. When ComfyUI moves the weights a session was made with (unloads them
+for /free or to make room for other models, or loads them again after a partial unload), the session is closed, so
+its device memory goes back too and its CUDA graph never replays against weights that have moved; the next prompt
+prepares a fresh one.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _fingerprint(image: Tensor) -> str:
 
 
 def _release(engine: LivePortraitEngine) -> None:
-    """Close and forget the kept sessions made with ``engine``, whose weights ComfyUI has just unloaded."""
+    """Close and forget the kept sessions made with ``engine``, whose weights ComfyUI has just moved."""
     for node in [node for node, kept in _KEPT.items() if kept.session.engine is engine]:
         _KEPT.pop(node).session.close()
 
@@ -84,7 +85,7 @@ def live_session(node: str, models: LoadedModels, detector: FaceDetector | None,
         source = prepare_source(engine, to_uint8(source_image)[0].cpu().numpy(), detector, feather=options.feather)
     session = LiveSession(engine, source, detector, options)
     _KEPT[node] = _Live(source_image, source_key, session_key, reference, session)
-    models.on_unload(__name__, partial(_release, engine))
+    models.on_weights_moved(__name__, partial(_release, engine))
     return session
 
 

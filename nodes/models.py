@@ -32,12 +32,15 @@ class LoadedModels:
         model_management.load_models_gpu([self.patcher], force_full_load=True)
         return self.engine
 
-    def on_unload(self, key: str, release: Callable[[], None]) -> None:
-        """Call ``release()`` each time ComfyUI unloads these weights whole: /free ("Unload Models", "Free model and
-        node cache") and room made for other models both go through ``model_management.free_memory`` to
-        ``ModelPatcher.detach(unpatch_all=True)``. Once per ``key``: a second call with the same key keeps the first."""
+    def on_weights_moved(self, key: str, release: Callable[[], None]) -> None:
+        """Call ``release()`` whenever ComfyUI moves these weights, so that what was recorded against them (a CUDA
+        graph holds their addresses) is dropped: when it unloads them whole (/free, "Unload Models", or room made
+        for other models: ``ModelPatcher.detach(unpatch_all=True)``), and when it loads them again after unloading
+        a part to make room (``ON_LOAD``). Asking for models that are loaded fires neither. Once per ``key``: a
+        second call with the same key keeps the first."""
         if not self.patcher.get_callbacks(CallbacksMP.ON_DETACH, key):
             self.patcher.add_callback_with_key(CallbacksMP.ON_DETACH, key, partial(_on_detach, release))
+            self.patcher.add_callback_with_key(CallbacksMP.ON_LOAD, key, lambda *_: release())
 
 
 def _on_detach(release: Callable[[], None], patcher: ModelPatcher, unpatch_all: bool) -> None:
