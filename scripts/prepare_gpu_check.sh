@@ -38,10 +38,10 @@ print(" ".join(f"{name}=={version(name)}" for name in names))
 PY
 )
 # shellcheck disable=SC2086
-.venv/bin/python -m pip install -q --no-deps --only-binary=:all: --python-version "${PYVER:-3.12}" --implementation cp \
+.venv/bin/python -m pip install -q --no-deps --no-compile --only-binary=:all: --python-version "${PYVER:-3.12}" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --target "$site" $pins
 XZ_OPT=-T2 tar -C "$site" -cJf "$bundle/site.tar.xz" .
-XZ_OPT=-T2 tar -C "${COMFYUI_DIR:-.comfyui}" --exclude=./tests --exclude=./tests-unit -cJf "$bundle/comfyui.tar.xz" .
+XZ_OPT=-T2 tar -C "${COMFYUI_DIR:-.comfyui}" --exclude=./tests --exclude=./tests-unit --exclude=__pycache__ -cJf "$bundle/comfyui.tar.xz" .
 .venv/bin/python scripts/fetch_test_models.py --dest "$bundle" > /dev/null  # $bundle/mediapipe/face_landmarker.task
 du -sh "$bundle"
