@@ -47,6 +47,20 @@ def test_client_uploads_sets_queues_and_downloads(comfy_server, tmp_path, assets
         assert image.size == original.size
 
 
+def test_client_times_each_node_that_ran(comfy_server, tmp_path, assets_dir):
+    picture = tmp_path / "timed_picture.jpg"  # a name of its own: no earlier prompt left this Load Image cached
+    picture.write_bytes((assets_dir / "source" / "s12.jpg").read_bytes())
+    proc = client(comfy_server, tmp_path, "--upload", f"Picture.image={picture}", "--set", "2.filename_prefix=client/t",
+                  "--timings")
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stderr.splitlines()[proc.stderr.splitlines().index(f"{'node':<48} {'s':>9} {'share':>6}") + 1:]
+    rows = {line[:48].strip(): line[48:].split() for line in table}
+    assert set(rows) == {"node 1 (Picture)", "node 2 (Save)", "prompt (execution start to success)"}, proc.stderr
+    seconds = {name: float(values[0]) for name, values in rows.items()}
+    total = seconds.pop("prompt (execution start to success)")
+    assert all(s >= 0 for s in seconds.values()) and 0 < sum(seconds.values()) <= total
+
+
 def test_client_reports_a_refused_workflow(comfy_server, tmp_path):
     proc = client(comfy_server, tmp_path, "--set", "Picture.image=missing.png")
     assert proc.returncode == 1 and proc.stdout == ""
