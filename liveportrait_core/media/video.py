@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from ..profiling import StageTimer
 from .background import write_behind
 from .images import MediaError, checked_frames, write_png_frames
-from .sound import Sound, Waveform
+from .sound import LAYOUTS, Sound, Waveform
 
 
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709
@@ -192,12 +192,15 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
 
 
 def _sound_format(sound: Sound) -> tuple[int, int]:
-    """Channels and sample rate of a waveform, or of a media file's first audio track."""
+    """The channels a sound is kept in (mono stays mono, more become stereo) and its sample rate, of a waveform or
+    of a media file's first audio track."""
     if isinstance(sound, Waveform):
-        return sound.channels, sound.sample_rate
-    with _open(sound) as container:
-        stream = container.streams.audio[0]
-        return stream.channels, stream.sample_rate
+        channels, rate = sound.channels, sound.sample_rate
+    else:
+        with _open(sound) as container:
+            stream = container.streams.audio[0]
+            channels, rate = stream.channels, stream.sample_rate
+    return min(channels, 2), rate
 
 
 def _sound_blocks(sound: Sound, layout: str, rate: int) -> Iterator[np.ndarray]:
@@ -222,9 +225,8 @@ def read_sound(path: str | Path) -> Waveform | None:
     if not _open_has_audio(path):
         return None
     channels, rate = _sound_format(path)
-    layout = "mono" if channels == 1 else "stereo"
-    blocks = list(_sound_blocks(path, layout, rate))
-    return Waveform(np.concatenate(blocks, axis=1) if blocks else np.zeros((min(channels, 2), 0), np.float32), rate)
+    blocks = list(_sound_blocks(path, LAYOUTS[channels], rate))
+    return Waveform(np.concatenate(blocks, axis=1) if blocks else np.zeros((channels, 0), np.float32), rate)
 
 
 class _AudioTrack:
@@ -237,8 +239,7 @@ class _AudioTrack:
     def __init__(self, sound: Sound, output: av.container.OutputContainer):
         channels, rate = _sound_format(sound)
         self.rate = rate if rate in av.Codec("aac", "w").audio_rates else 48000
-        self._layout = "mono" if channels == 1 else "stereo"
-        self._channels = 1 if channels == 1 else 2
+        self._channels, self._layout = channels, LAYOUTS[channels]
         self._output = output
         self._stream = output.add_stream("aac", rate=self.rate, layout=self._layout)
         self._samples = _sound_blocks(sound, self._layout, self.rate)
